@@ -1,0 +1,40 @@
+"The seed experiment: the Hydrogen Torch YAML loads into the default config; bad keys and values are refused"
+import pytest, yaml
+from pathlib import Path
+from defect_nb.core import Config, ConfigError, SEED_YAML, from_ht, load_config
+
+SHARED = Path(__file__).resolve().parents[2]/'shared'/'seed'/'hydrogen_torch_experiment.yaml'
+
+@pytest.mark.skipif(not SHARED.exists(), reason='../shared/seed is not here')
+def test_shared_yaml_is_the_seed_config():
+    assert SHARED.read_text() == SEED_YAML.read_text(), 'the shipped seed YAML must be the verbatim shared one'
+    assert load_config(SHARED, verbose=False) == Config()
+
+def test_seed_values():
+    c = load_config(verbose=False)
+    assert (c.arch, c.pretrained, c.dropout, c.pool) == ('resnet50', False, 0.2, 'Average')
+    assert (c.img_height, c.img_width, c.normalization, c.augmentation) == (224, 224, 'Channel', 'Soft')
+    assert (c.optimizer, c.lr, c.wd, c.schedule, c.bs, c.drop_last, c.epochs) == ('AdamW', 1e-3, 0.0, 'cosine', 32, True, 5)
+    assert (c.precision, c.folds, c.metric, c.seed) == ('auto', [4], 'F1', -1)
+
+@pytest.mark.parametrize('section,key,value,msg', [
+    ('training', 'optimizer', 'Lion', 'optimizer'),
+    ('training', 'learnin_rate', 0.1, 'did you mean `training.learning_rate`'),
+    ('architecture', 'pool', 'Max', 'pool'),
+    ('dataset', 'validation_strategy', 'custom holdout', 'only k-fold'),
+    ('image', 'image_normalization', 'Weird', 'normalization'),
+    ('training', 'epochs', 'five', 'epochs'),
+])
+def test_bad_ht_key_or_value(tmp_path, section, key, value, msg):
+    d = yaml.safe_load(SEED_YAML.read_text())
+    d[section][key] = value
+    p = tmp_path/'exp.yaml'; p.write_text(yaml.safe_dump(d))
+    with pytest.raises(ConfigError, match=msg.replace('(', r'\(')) as e: load_config(p, verbose=False)
+    assert '\n' not in str(e.value)
+
+def test_own_yaml_and_overrides(tmp_path):
+    p = tmp_path/'c.yaml'; p.write_text('epochs: 2\nschedule: one_cycle\n')
+    c = load_config(p, lr=0.01)
+    assert (c.epochs, c.schedule, c.lr) == (2, 'one_cycle', 0.01)
+    p.write_text('epoch: 2\n')
+    with pytest.raises(ConfigError, match='did you mean `epochs`'): load_config(p)

@@ -1,0 +1,60 @@
+"End to end: the papermill fold report and defect_cv on tiny demo settings"
+import json, os, subprocess, sys, time
+from pathlib import Path
+import nbformat, pandas as pd, pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent
+TINY = ['-p', 'epochs', '1', '-p', 'img_size', '64', '-p', 'arch', 'resnet18', '-p', 'n_per_class', '20', '-p', 'seed', '1']
+
+def _env(tmp_path):
+    env = {**os.environ, 'DEFECT_NB_CACHE': str(tmp_path/'cache'), 'MPLBACKEND': 'Agg'}
+    env.pop('DEFECT_NB_DATA', None)
+    return env
+
+def _outputs(nb):
+    return [o for c in nb.cells if c.cell_type == 'code' for o in c.get('outputs', [])]
+
+def test_papermill_fold_report(tmp_path):
+    "The README's command on tiny settings: executed notebook, HTML beside it, and a run folder with metrics"
+    out, runs = tmp_path/'fold4.ipynb', tmp_path/'runs'
+    r = subprocess.run([str(BIN/'papermill'), 'nbs/train.ipynb', str(out), '-p', 'fold', '4', *TINY, '-p', 'out_dir', str(runs)],
+                       cwd=ROOT, env=_env(tmp_path), capture_output=True, text=True, timeout=900)
+    assert r.returncode == 0, r.stderr[-3000:]
+    nb = nbformat.read(out, as_version=4)
+    text = json.dumps([o for o in _outputs(nb)])
+    assert 'DEMO DATA' in text and 'error' not in [o.output_type for o in _outputs(nb)]
+    for section in ['## Data', '## Config', '## Training', '## Results', '## Top losses', '## Grad-CAM', '## Timing']:
+        assert any(c.cell_type == 'markdown' and c.source.startswith(section) for c in nb.cells), section
+    assert sum('image/png' in o.get('data', {}) for o in _outputs(nb)) >= 5  # samples, curves, confusion, top losses, Grad-CAM
+    html = out.with_suffix('.html')
+    for _ in range(120):  # rendered by a helper process once papermill has exited
+        if html.exists() and html.stat().st_size > 10_000: break
+        time.sleep(1)
+    assert html.exists() and '<html' in html.read_text()[:2000].lower() and 'data:image/png;base64' in html.read_text()
+    run, = list(runs.iterdir())
+    m = json.loads((run/'metrics.json').read_text())
+    assert m['fold'] == 4 and m['data']['is_demo'] and 0 <= m['f1_macro'] <= 1 and m['seed'] == 1
+    env = json.loads((run/'env.json').read_text())
+    assert Path(env['executable']).parent.resolve() == BIN.resolve()  # the kernel ran this venv's Python
+    oof = pd.read_csv(run/'oof.csv')
+    assert (oof['fold'] == 4).all() and len(oof) == m['n_valid']
+    assert abs(oof.filter(like='prob_').sum(1) - 1).max() < 1e-4
+
+def test_defect_cv_resumes(tmp_path):
+    "Two tiny folds, the CV report, and a rerun that skips the finished folds"
+    cv = tmp_path/'cv'
+    cmd = [str(BIN/'defect_cv'), '--folds', '0,1', '--out_dir', str(cv), '--epochs', '1', '--img_size', '48',
+           '--arch', 'resnet18', '--n_per_class', '15', '--seed', '2']
+    r = subprocess.run(cmd, cwd=tmp_path, env=_env(tmp_path), capture_output=True, text=True, timeout=1200)
+    assert r.returncode == 0, (r.stdout + r.stderr)[-3000:]
+    assert 'fold 0: done' in r.stdout and 'fold 1: done' in r.stdout
+    for k in (0, 1): assert (cv/f'fold{k}'/'report.html').exists()
+    assert (cv/'cv_report.ipynb').exists() and (cv/'cv_report.html').exists()
+    folds = pd.read_csv(cv/'cv_folds.csv')
+    assert folds['status'].tolist() == ['done', 'done'] and folds['f1_macro'].between(0, 1).all()
+    assert len(pd.read_csv(cv/'cv_oof.csv')) == folds['n_valid'].sum()
+    r2 = subprocess.run(cmd, cwd=tmp_path, env=_env(tmp_path), capture_output=True, text=True, timeout=600)
+    assert r2.returncode == 0 and r2.stdout.count('already done, skipped') == 2, r2.stdout[-2000:]
+    assert len(list((cv/'fold0').glob('*/metrics.json'))) == 1  # not retrained
+    assert list(cv.glob('cv_report-old-*.ipynb'))  # the earlier summary is kept, not overwritten

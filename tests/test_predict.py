@@ -1,0 +1,151 @@
+"""Acceptance tests of the scoring pipeline: `defect_nb.predict` and the `defect_predict` console script.
+
+A resnet18 is trained for one epoch on the procedural demo images (10 per class, 32 px, fp32, fixed seed)
+and exported; the exported model must reproduce the training-time validation predictions, and the
+command line, run in a fresh process, must score a folder of good and broken images.
+"""
+import io, os, sys, subprocess
+from pathlib import Path
+import numpy as np, pandas as pd, pytest
+
+from defect_nb.core import Config, seed_everything
+from defect_nb.data import synth_dataset, build_folds, load_folds, get_dls
+from defect_nb.learner import defect_learner, fit_cfg, export_model
+from defect_nb.predict import load_model, defect_predict, ModelFormatError
+
+REPO = Path(__file__).resolve().parents[1]
+CFG = Config(arch='resnet18', img_height=32, img_width=32, epochs=1, bs=16, seed=1, precision='fp32', experiment_name='t')
+
+
+@pytest.fixture(scope='module')
+def trained(tmp_path_factory):
+    "A tiny model trained and exported, with its fp32 `get_preds` on the validation fold"
+    d = tmp_path_factory.mktemp('predict')
+    root = synth_dataset(d/'demo', per_class=10, seed=0, size=64, verbose=False)
+    folds_csv = build_folds(root, root/'folds.csv', n_folds=5, seed=42, verbose=False)
+    seed_everything(CFG.seed)
+    dls = get_dls(CFG, 0, load_folds(folds_csv), root=root, device='cpu')
+    learn = defect_learner(dls, CFG, path=d)
+    assert learn.precision == 'fp32'
+    with learn.no_bar(), learn.no_logging(): fit_cfg(learn, CFG)
+    with learn.no_bar(): probs, _ = learn.get_preds(ds_idx=1)
+    vocab = list(dls.vocab)
+    model_dir = export_model(learn.model, d/'model', CFG, vocab, dls.norm_stats)
+    return dict(dir=d, root=root, folds_csv=folds_csv, model_dir=model_dir, vocab=vocab, probs=probs.float().numpy(),
+                paths=[root/p for p in dls.valid.items.images], learn=learn)
+
+
+def _prob_cols(vocab): return [f'prob_{c}' for c in vocab]
+
+
+def test_matches_validation_predictions(trained):
+    "The loaded model gives the training-time fp32 validation probabilities (within 1e-4)"
+    pr = load_model(trained['model_dir'])
+    assert pr.classes == trained['vocab'] and pr.precision == 'fp32' and pr.tta == []
+    df = pr.predict(trained['paths'], bs=5)
+    assert len(df) == len(trained['paths']) and (df['error'] == '').all()
+    np.testing.assert_allclose(df[_prob_cols(pr.classes)].to_numpy(), trained['probs'], atol=1e-4, rtol=0)
+    assert df['pred'].tolist() == [pr.classes[i] for i in trained['probs'].argmax(1)]
+
+
+def test_matches_fastai_test_dl_odd_images(trained):
+    "Non-square, grey, 16-bit and palette images: the same probabilities as fastai's `test_dl` (validation transforms)"
+    from PIL import Image
+    root, (a, b, c) = trained['root'], [Image.open(p) for p in trained['paths'][:3]]
+    (root/'odd').mkdir(exist_ok=True)
+    a.crop((0, 0, 64, 40)).save(root/'odd'/'wide.png')
+    b.convert('L').crop((5, 0, 35, 64)).save(root/'odd'/'tall_grey.png')
+    Image.fromarray((np.asarray(c.convert('L'), dtype=np.uint16) * 257)).save(root/'odd'/'grey16.png')
+    a.convert('P').save(root/'odd'/'palette.bmp')
+    rel = ['odd/wide.png', 'odd/tall_grey.png', 'odd/grey16.png', 'odd/palette.bmp']
+    learn = trained['learn']
+    with learn.no_bar(): ref, _ = learn.get_preds(dl=learn.dls.test_dl(pd.DataFrame({'images': rel})))
+    df = load_model(trained['model_dir']).predict([root/p for p in rel])
+    np.testing.assert_allclose(df[_prob_cols(trained['vocab'])].to_numpy(), ref.numpy(), atol=1e-4, rtol=0)
+
+
+def _cli(tmp: Path) -> list:
+    "The installed console script, or (not installed) a script that calls it the way the console script does"
+    exe = Path(sys.executable).parent/'defect_predict'
+    if exe.exists(): return [str(exe)]
+    s = tmp/'defect_predict_cli.py'
+    s.write_text('import sys\nfrom defect_nb.predict import defect_predict\nsys.exit(defect_predict())\n')
+    return [sys.executable, str(s)]
+
+
+def _run(args, tmp):
+    env = {**os.environ, 'PYTHONPATH': os.pathsep.join([str(REPO), os.environ.get('PYTHONPATH', '')])}
+    return subprocess.run(_cli(tmp) + [str(a) for a in args], capture_output=True, text=True, env=env, timeout=120)
+
+
+def test_cli_good_and_broken_images(trained, tmp_path, capfd):
+    "One row per image file, broken files marked, probabilities summing to 1, exit 1; no overwrite without --force"
+    good = trained['paths'][:4]
+    imgs = tmp_path/'imgs'; (imgs/'sub').mkdir(parents=True)
+    for i, p in enumerate(good): ((imgs if i < 2 else imgs/'sub')/p.name).write_bytes(p.read_bytes())
+    (imgs/'zero.jpg').write_bytes(b'')
+    (imgs/'sub'/'truncated.jpg').write_bytes(good[0].read_bytes()[:700])
+    (imgs/'text.jpg').write_text('this is not a JPEG')
+    (imgs/'notes.txt').write_text('not an image file name: skipped by the folder walk')
+    out, cams = tmp_path/'preds.csv', tmp_path/'cams'
+    r = _run([trained['model_dir'], imgs, '-o', out, '--cam', cams, '--bs', 3], tmp_path)
+    assert r.returncode == 1, r.stderr
+    df = pd.read_csv(out, keep_default_na=False, na_values=[''])
+    vocab = trained['vocab']
+    assert list(df.columns) == ['path', 'pred'] + _prob_cols(vocab) + ['cam', 'error'] # `cam`: with --cam only
+    names = [Path(p).name for p in df['path']]
+    assert sorted(names) == sorted([p.name for p in good] + ['zero.jpg', 'truncated.jpg', 'text.jpg'])
+    bad = df['error'].notna()
+    assert sorted(Path(p).name for p in df.loc[bad, 'path']) == ['text.jpg', 'truncated.jpg', 'zero.jpg']
+    err = dict(zip(names, df['error']))
+    assert 'cannot identify image file' in err['zero.jpg'] and 'cannot identify image file' in err['text.jpg']
+    assert 'truncated' in err['truncated.jpg']
+    assert df.loc[bad, _prob_cols(vocab)].isna().all().all() and df.loc[bad, 'pred'].isna().all()
+    ok = df[~bad]
+    np.testing.assert_allclose(ok[_prob_cols(vocab)].sum(1), 1, atol=1e-5)
+    # the same numbers as in training, from a fresh process
+    ref = dict(zip([p.name for p in trained['paths']], trained['probs']))
+    np.testing.assert_allclose(ok[_prob_cols(vocab)].to_numpy(), np.stack([ref[Path(p).name] for p in ok['path']]), atol=1e-4)
+    assert sorted(os.listdir(cams)) == sorted(f"{Path(p).stem}_{l}.png" for p, l in zip(ok['path'], ok['pred']))
+    assert [Path(c).name for c in ok['cam']] == [f"{Path(p).stem}_{l}.png" for p, l in zip(ok['path'], ok['pred'])]
+    assert '3 unreadable' in r.stderr
+
+    before = out.read_bytes() # (in this process, to save a start-up) an existing CSV is kept without --force
+    assert defect_predict(str(trained['model_dir']), [str(good[0])], o=str(out)) == 2 and out.read_bytes() == before
+    assert '--force' in capfd.readouterr().err
+    assert defect_predict(str(trained['model_dir']), [str(good[0])], o=str(out), force=True) == 0
+    assert len(pd.read_csv(out)) == 1
+
+
+def test_cli_stdout_tta_exit_0(trained, tmp_path):
+    "Without -o the CSV goes to stdout; all images read: exit 0; --tta averages the flips like the API"
+    good = trained['paths'][:3]
+    r = _run([trained['model_dir'].parent] + good + ['--tta', '--bs', 2], tmp_path) # the folder above the export
+    assert r.returncode == 0, r.stderr
+    df = pd.read_csv(io.StringIO(r.stdout), keep_default_na=False)
+    assert df['path'].tolist() == [str(p) for p in good] and (df['error'] == '').all()
+    ref = load_model(trained['model_dir']).predict(good, tta=True)
+    np.testing.assert_allclose(df[_prob_cols(trained['vocab'])].to_numpy(), ref[_prob_cols(trained['vocab'])].to_numpy(), atol=1e-5)
+
+
+def test_load_errors(trained, tmp_path):
+    "Clear errors for a folder without an export, an incomplete export and an unknown format"
+    with pytest.raises(FileNotFoundError, match='no exported model'): load_model(tmp_path)
+    (tmp_path/'model.json').write_bytes((trained['model_dir']/'model.json').read_bytes())
+    with pytest.raises(FileNotFoundError, match='model.safetensors missing'): load_model(tmp_path)
+    (tmp_path/'model.safetensors').write_bytes((trained['model_dir']/'model.safetensors').read_bytes())
+    load_model(tmp_path)
+    (tmp_path/'model.json').write_text('{"format": "someone-else/2"}')
+    with pytest.raises(ModelFormatError, match="unknown model format 'someone-else/2'"): load_model(tmp_path)
+
+
+def test_train_fold_run_folder(trained, tmp_path):
+    "A `train_fold` run folder scores like its own oof.csv"
+    train = pytest.importorskip('defect_nb.train')
+    res = train.train_fold(CFG, 0, data=trained['folds_csv'], out_dir=tmp_path, quiet=True)
+    oof = pd.read_csv(res.run_dir/'oof.csv', keep_default_na=False)
+    pr = load_model(res.run_dir)
+    df = pr.predict([trained['root']/p for p in oof['images']])
+    cols = _prob_cols(pr.classes)
+    np.testing.assert_allclose(df[cols].to_numpy(), oof[cols].to_numpy(), atol=1e-4, rtol=0)
+    assert df['pred'].tolist() == oof['pred'].tolist()
