@@ -58,3 +58,19 @@ def test_defect_cv_resumes(tmp_path):
     assert r2.returncode == 0 and r2.stdout.count('already done, skipped') == 2, r2.stdout[-2000:]
     assert len(list((cv/'fold0').glob('*/metrics.json'))) == 1  # not retrained
     assert list(cv.glob('cv_report-old-*.ipynb'))  # the earlier summary is kept, not overwritten
+
+def test_compare_report(tmp_path, monkeypatch):
+    "Two runs side by side: config diff, metrics and curves, rendered"
+    from defect_nb.core import Config
+    from defect_nb.train import train_fold
+    from defect_nb.cv import compare_report
+    monkeypatch.setenv('DEFECT_NB_CACHE', str(tmp_path/'cache'))
+    base = Config(arch='resnet18', img_height=32, img_width=32, epochs=1, bs=8, n_per_class=10, seed=3)
+    a = train_fold(base, 0, out_dir=tmp_path/'runs', quiet=True)
+    b = train_fold(base.update(schedule='one_cycle'), 0, out_dir=tmp_path/'runs', quiet=True)
+    out = compare_report([a.run_dir, b.run_dir], tmp_path/'compare.ipynb', names=['cosine', 'one_cycle'])
+    nb = nbformat.read(out, as_version=4)
+    text = json.dumps(_outputs(nb))
+    assert 'one_cycle' in text and 'schedule' in text and 'f1_macro' in text
+    assert any('image/png' in o.get('data', {}) for o in _outputs(nb))
+    assert out.with_suffix('.html').exists()
