@@ -14,3 +14,13 @@ def test_pipeline_learns(tmp_path, monkeypatch):
     m = json.loads((r.run_dir/'metrics.json').read_text())
     assert m['f1_macro'] == r.metrics['f1_macro'] and m['train_img_s'] > 0
     assert len(r.steps) == 3 * (480 // 8) and r.steps['lr'].iloc[0] == pytest.approx(1e-3)
+
+def test_same_seed_same_metrics(tmp_path, monkeypatch):
+    "Two CPU runs of a tiny config with the same seed: identical metrics and predictions, separate run folders"
+    monkeypatch.setenv('DEFECT_NB_CACHE', str(tmp_path/'cache'))
+    cfg = Config(arch='resnet18', img_height=32, img_width=32, epochs=1, bs=8, n_per_class=10, seed=7, experiment_name='repro')
+    a = train_fold(cfg, 1, out_dir=tmp_path/'runs', quiet=True)
+    b = train_fold(cfg, 1, out_dir=tmp_path/'runs', quiet=True)
+    assert a.run_dir != b.run_dir
+    for k in ('f1_macro', 'accuracy', 'valid_loss'): assert a.metrics[k] == b.metrics[k]
+    assert a.oof.equals(b.oof) and a.steps['loss'].tolist() == b.steps['loss'].tolist()
