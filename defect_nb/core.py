@@ -43,6 +43,7 @@ class Config:
     weights:str|None=None # Local file with pretrained backbone weights
     pool:str='Average' # Head pooling: Average | GeM
     dropout:float=0.2 # Dropout before the final linear layer
+    zero_init_residual:bool=False # Start each residual block's last BatchNorm at zero (timm's ResNet init; from-scratch only)
     img_height:int=224 # Image height fed to the model
     img_width:int=224 # Image width fed to the model
     img_channels:int=3 # Channels fed to the model (grey images are replicated)

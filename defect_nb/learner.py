@@ -85,11 +85,12 @@ def build_model(arch:str='resnet50', # resnet18/34/50/101 or a timm model name
                 pool:str='Average', # Head pooling: Average | GeM
                 dropout:float=0.2, # Dropout before the classifier
                 pretrained:bool=False, # Load ImageNet weights into the body
-                weights:str|Path|None=None # Local weights file for `pretrained`
+                weights:str|Path|None=None, # Local weights file for `pretrained`
+                zero_init_residual:bool=False # Zero-init the last BatchNorm of each residual block (torchvision archs)
                ) -> nn.Sequential:
     "`nn.Sequential(body, head)` for `arch`"
     if arch in TV_ARCHS:
-        m = getattr(torchvision.models, arch)(weights=None)
+        m = getattr(torchvision.models, arch)(weights=None, zero_init_residual=zero_init_residual)
         if pretrained: m.load_state_dict(pretrained_state(arch, weights))
         body = create_body(m, pretrained=False, cut=-2)
     else: body = _timm_body(arch, pretrained, weights)
@@ -168,7 +169,7 @@ def defect_learner(dls:DataLoaders, # From `defect_nb.data.get_dls`
     dev = getattr(dls, 'device', None)
     dt = torch.device(dev).type if dev is not None else default_device_type()
     prec = resolve_precision(cfg.precision, dt)
-    model = build_model(cfg.arch, dls.c, cfg.pool, cfg.dropout, cfg.pretrained, cfg.weights)
+    model = build_model(cfg.arch, dls.c, cfg.pool, cfg.dropout, cfg.pretrained, cfg.weights, cfg.zero_init_residual)
     xcbs = precision_cbs(prec, dt, cfg.channels_last)
     if cfg.grad_clip > 0: xcbs.append(GradientClip(cfg.grad_clip))
     if cfg.grad_accum > 1: xcbs.append(GradientAccumulation(cfg.bs*cfg.grad_accum))

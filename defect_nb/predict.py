@@ -305,6 +305,7 @@ def defect_predict(model:str, # Exported model: its folder, a run folder, or mod
                    bs:int=32, # Batch size
                    cam:str=None, # Folder for Grad-CAM overlays `<stem>_<pred>.png`
                    device:str=None, # torch device (default: CUDA if present, else CPU)
+                   precision:str=None, # fp32 | bf16 | fp16 | auto (default: the model's, fp32 unless exported otherwise)
                    num_workers:int=2 # Threads reading images
                   ) -> int:
     "Score images with an exported model into a CSV. Exit code: 0 all scored, 1 some unreadable (see `error`), 2 bad arguments"
@@ -312,7 +313,7 @@ def defect_predict(model:str, # Exported model: its folder, a run folder, or mod
     if out is not None and out.exists() and not force: return _fail(f"{out} exists; pass --force to replace it")
     if out is not None and out.is_dir(): return _fail(f"{out} is a folder, not a CSV file")
     if bs < 1: return _fail(f"--bs must be >= 1, not {bs}")
-    try: pr = load_model(model, device=device)
+    try: pr = load_model(model, device=device, precision=precision)
     except (FileNotFoundError, ModelFormatError, ConfigError) as e: return _fail(str(e))
     files = find_images(paths)
     if not files: print(f"defect_predict: no image files ({' '.join(IMG_EXTS)}) under {' '.join(paths)}", file=sys.stderr)
@@ -329,16 +330,17 @@ def defect_predict(model:str, # Exported model: its folder, a run folder, or mod
     return 1 if n_bad or not files else 0
 
 # %% ../nbs/05_predict.ipynb #7b297780
-def _bench_predictor(model_dir_or_arch, size, n_classes=6):
+def _bench_predictor(model_dir_or_arch, size, precision=None, n_classes=6):
     "A `Predictor` from an export folder, or an untrained `arch` at `size` (fp32, channels_last)"
     p = Path(str(model_dir_or_arch))
-    if p.exists(): return load_model(p)
+    if p.exists(): return load_model(p, precision=precision)
+    if len(p.parts) > 1 or p.suffix: raise FileNotFoundError(f"{p} does not exist: pass an export (or run) folder, or an arch name such as resnet50")
     cfg = Config(arch=str(model_dir_or_arch), img_height=size, img_width=size)
     meta = dict(format=MODEL_FORMAT, arch=cfg.arch, n_out=n_classes, pool=cfg.pool, dropout=cfg.dropout,
                 classes=[f'c{i}' for i in range(n_classes)], img_height=size, img_width=size, normalization='Channel',
                 mean=[.5]*3, std=[.25]*3, tta=[], precision='fp32', channels_last=cfg.channels_last)
     torch.manual_seed(0)
-    return Predictor(build_model(cfg.arch, n_classes, cfg.pool, cfg.dropout), meta)
+    return Predictor(build_model(cfg.arch, n_classes, cfg.pool, cfg.dropout), meta, precision=precision)
 
 def _timed(f, xs, sync):
     t0 = time.perf_counter()
@@ -351,37 +353,45 @@ def bench_predict(model_dir_or_arch:str|Path='resnet50', # An export folder, or 
                   bs:int=32, # Batch size
                   n:int=4, # Timed batches per path (after one warm-up batch)
                   reps:int=10, # Single-image calls timed (median)
-                  repeats:int=2, # Alternate the two paths this many times, keep each one's best
+                  repeats:int=2, # Alternate the paths this many times, keep each one's best
+                  precision:str|None=None, # fp32 | bf16 | fp16 | auto; default: the export's (fp32 unless exported otherwise)
                   device=None, # torch device; default: CUDA if present, else CPU
                   verbose:bool=True # Print the JSON line
                  ) -> dict:
     "Inference img/s of `Predictor.predict_batch` vs a plain `model.eval()` loop, and single-image latency (ms)"
-    pr = _bench_predictor(model_dir_or_arch, size)
-    if device is not None: pr = Predictor(pr.model, pr.meta, device, path=pr.path)
+    pr = _bench_predictor(model_dir_or_arch, size, precision)
+    if device is not None: pr = Predictor(pr.model, pr.meta, device, pr.precision, pr.channels_last, path=pr.path)
     dev, (h, w) = pr.device, pr.prep.size
-    plain = build_model(pr.meta['arch'], len(pr.classes), pr.meta.get('pool', 'Average'), pr.meta.get('dropout', 0.))
-    plain.load_state_dict({k: v.contiguous() for k, v in pr.model.state_dict().items()})
-    plain = plain.to(dev).eval()
+    def plain_model(mf):
+        m = build_model(pr.meta['arch'], len(pr.classes), pr.meta.get('pool', 'Average'), pr.meta.get('dropout', 0.))
+        m.load_state_dict({k: v.contiguous() for k, v in pr.model.state_dict().items()})
+        return m.to(dev, memory_format=mf).eval()
+    mf = torch.channels_last if pr.channels_last else torch.contiguous_format
+    plain, plain_same = plain_model(torch.contiguous_format), plain_model(mf)
     g = torch.Generator().manual_seed(0)
     xs = [torch.randn(bs, 3, h, w, generator=g).to(dev) for _ in range(n + 1)]
     sync = torch.cuda.synchronize if dev.type == 'cuda' else (lambda: None)
     amp = dict(device_type=dev.type, dtype=torch.float16 if pr.precision == 'fp16' else torch.bfloat16, enabled=pr.precision != 'fp32')
     def plain_step(x):
         with torch.no_grad(), torch.autocast(**amp): return plain(x).float().softmax(1).cpu()
+    def same_step(x):
+        with torch.no_grad(), torch.autocast(**amp): return plain_same(x.contiguous(memory_format=mf)).float().softmax(1).cpu()
     def pkg_step(x): return pr.predict_batch(x, tta=False)
-    for f in (pkg_step, plain_step): f(xs[0]) # warm-up
-    t_pkg, t_plain = [], []
+    for f in (pkg_step, plain_step, same_step): f(xs[0]) # warm-up
+    t_pkg, t_plain, t_same = [], [], []
     for _ in range(repeats):
         t_pkg.append(_timed(pkg_step, xs[1:], sync)); t_plain.append(_timed(plain_step, xs[1:], sync))
+        t_same.append(_timed(same_step, xs[1:], sync))
     img = Image.fromarray(np.random.default_rng(0).integers(0, 256, (h, w, 3), dtype=np.uint8))
     pr.predict(img, tta=False)
     single = []
     for _ in range(reps):
         t0 = time.perf_counter(); pr.predict(img, tta=False); single.append(time.perf_counter() - t0)
-    pkg, pln = n*bs/min(t_pkg), n*bs/min(t_plain)
+    pkg, pln, same = n*bs/min(t_pkg), n*bs/min(t_plain), n*bs/min(t_same)
     res = dict(arch=pr.meta['arch'], size=[h, w], bs=bs, n_images=n*bs, precision=pr.precision,
                channels_last=pr.channels_last, device=device_name(dev), threads=torch.get_num_threads(),
                package_img_s=round(pkg, 2), plain_img_s=round(pln, 2), ratio=round(pkg/pln, 3),
+               plain_same_layout_img_s=round(same, 2), ratio_same_layout=round(pkg/same, 3),
                single_image_ms=round(1000*statistics.median(single), 2))
     if verbose: print(json.dumps(res))
     return res
@@ -393,8 +403,9 @@ def defect_bench_predict(model:str='resnet50', # An export folder, or an arch na
                          bs:int=32, # Batch size
                          n:int=4, # Timed batches per path
                          reps:int=10, # Single-image calls timed (median)
+                         precision:str=None, # fp32 | bf16 | fp16 | auto (default: the export's, fp32 unless exported otherwise)
                          threads:int=0 # torch threads (0 = torch's default)
                         ):
     "Print one JSON line: inference img/s of the scoring pipeline vs a plain eval loop, and single-image latency"
     if threads: torch.set_num_threads(threads)
-    bench_predict(model, size, bs, n, reps)
+    bench_predict(model, size, bs, n, reps, precision=precision)

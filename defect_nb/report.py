@@ -115,14 +115,14 @@ def render_html(nb_path:str|Path, # An executed notebook
                 html_path:str|Path|None=None, # Default: beside it, `.html`
                 jpeg:bool=True # Store large image grids as JPEG (a tenth of the size)
                ) -> Path:
-    "Write a self-contained HTML rendering of `nb_path` without code cells"
+    "Write a self-contained HTML rendering of `nb_path` without code cells (nor the raw frontmatter cell)"
     import nbformat
     from nbconvert import HTMLExporter
     nb_path = Path(nb_path)
     html_path = Path(html_path) if html_path else nb_path.with_suffix('.html')
-    exp = HTMLExporter(exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True)
+    exp = HTMLExporter(exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True, exclude_raw=True)
     nb = nbformat.read(nb_path, as_version=4)
-    body, _ = exp.from_notebook_node(_jpeg_images(nb) if jpeg else nb)
+    body, _ = exp.from_notebook_node(_jpeg_images(nb) if jpeg else nb, resources={'metadata': {'name': nb_path.stem}})
     html_path.write_text(body, encoding='utf-8')
     return html_path
 

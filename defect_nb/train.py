@@ -223,7 +223,7 @@ def bench_train(arch:str='resnet50', # Backbone
                 steps:int=10, # Timed steps per path
                 warmup:int=2, # Untimed steps first
                 precision:str='auto', # Precision of the package and plain paths
-                fp32:bool=True, # Also time the package path in fp32
+                fp32:bool=True, # Also time fp32: the package path, and fastai's stock NCHW layout
                 device=None # Default: CUDA if present, else CPU
                ) -> dict:
     "Training throughput (img/s) of the package path vs a plain PyTorch loop, and vs fp32"
@@ -239,7 +239,10 @@ def bench_train(arch:str='resnet50', # Backbone
     if fp32:
         seed_everything(0)
         f32, _ = _bench_package(cfg.update(precision='fp32'), steps, warmup, device)
-        res.update(fp32_img_s=round(f32, 2), default_vs_fp32_ratio=round(pkg/f32, 3))
+        seed_everything(0)
+        nchw, _ = _bench_package(cfg.update(precision='fp32', channels_last=False), steps, warmup, device)
+        res.update(fp32_img_s=round(f32, 2), default_vs_fp32_ratio=round(pkg/f32, 3),
+                   fp32_nchw_img_s=round(nchw, 2), default_vs_fp32_nchw_ratio=round(pkg/nchw, 3))
     return res
 
 # %% ../nbs/03_train.ipynb #a3fa5a8a
