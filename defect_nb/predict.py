@@ -334,7 +334,7 @@ def _bench_predictor(model_dir_or_arch, size, precision=None, n_classes=6):
     "A `Predictor` from an export folder, or an untrained `arch` at `size` (fp32, channels_last)"
     p = Path(str(model_dir_or_arch))
     if p.exists(): return load_model(p, precision=precision)
-    if len(p.parts) > 1 or p.suffix: raise FileNotFoundError(f"{p} does not exist: pass an export (or run) folder, or an arch name such as resnet50")
+    if len(p.parts) > 1: raise FileNotFoundError(f"{p} does not exist: pass an export (or run) folder, or an arch name such as resnet50")
     cfg = Config(arch=str(model_dir_or_arch), img_height=size, img_width=size)
     meta = dict(format=MODEL_FORMAT, arch=cfg.arch, n_out=n_classes, pool=cfg.pool, dropout=cfg.dropout,
                 classes=[f'c{i}' for i in range(n_classes)], img_height=size, img_width=size, normalization='Channel',
@@ -362,20 +362,19 @@ def bench_predict(model_dir_or_arch:str|Path='resnet50', # An export folder, or 
     pr = _bench_predictor(model_dir_or_arch, size, precision)
     if device is not None: pr = Predictor(pr.model, pr.meta, device, pr.precision, pr.channels_last, path=pr.path)
     dev, (h, w) = pr.device, pr.prep.size
-    def plain_model(mf):
+    amp = dict(device_type=dev.type, dtype=torch.float16 if pr.precision == 'fp16' else torch.bfloat16, enabled=pr.precision != 'fp32')
+    def plain_loop(mf): # a plain eval step over a copy of the weights in memory format `mf`
         m = build_model(pr.meta['arch'], len(pr.classes), pr.meta.get('pool', 'Average'), pr.meta.get('dropout', 0.))
         m.load_state_dict({k: v.contiguous() for k, v in pr.model.state_dict().items()})
-        return m.to(dev, memory_format=mf).eval()
-    mf = torch.channels_last if pr.channels_last else torch.contiguous_format
-    plain, plain_same = plain_model(torch.contiguous_format), plain_model(mf)
+        m = m.to(dev, memory_format=mf).eval()
+        def step(x):
+            with torch.no_grad(), torch.autocast(**amp): return m(x.contiguous(memory_format=mf)).float().softmax(1).cpu()
+        return step
+    plain_step = plain_loop(torch.contiguous_format)
+    same_step = plain_loop(torch.channels_last if pr.channels_last else torch.contiguous_format)
     g = torch.Generator().manual_seed(0)
     xs = [torch.randn(bs, 3, h, w, generator=g).to(dev) for _ in range(n + 1)]
     sync = torch.cuda.synchronize if dev.type == 'cuda' else (lambda: None)
-    amp = dict(device_type=dev.type, dtype=torch.float16 if pr.precision == 'fp16' else torch.bfloat16, enabled=pr.precision != 'fp32')
-    def plain_step(x):
-        with torch.no_grad(), torch.autocast(**amp): return plain(x).float().softmax(1).cpu()
-    def same_step(x):
-        with torch.no_grad(), torch.autocast(**amp): return plain_same(x.contiguous(memory_format=mf)).float().softmax(1).cpu()
     def pkg_step(x): return pr.predict_batch(x, tta=False)
     for f in (pkg_step, plain_step, same_step): f(xs[0]) # warm-up
     t_pkg, t_plain, t_same = [], [], []
