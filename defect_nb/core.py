@@ -28,7 +28,7 @@ class ConfigError(ValueError):
     "A config key or value that cannot be honoured"
 
 CHOICES = dict(
-    pool=('Average','GeM'), normalization=('Channel','Imagenet','Image','None'),
+    head=('Linear','fastai'), pool=('Average','GeM'), normalization=('Channel','Imagenet','Image','None'),
     augmentation=('None','Soft','Medium','Hard'), schedule=('cosine','one_cycle','linear','constant'),
     optimizer=('AdamW','Adam','SGD'), loss=('CrossEntropy',), precision=('auto','bf16','fp16','fp32'),
     metric=('F1','Accuracy'), mix=('Disabled','Mixup','Cutmix'), tta=('hflip','vflip','transpose'))
@@ -41,6 +41,7 @@ class Config:
     arch:str='resnet50' # Backbone: resnet18/34/50/101, or a `timm` model name
     pretrained:bool=False # Start from ImageNet weights (from `weights` or the torch cache)
     weights:str|None=None # Local file with pretrained backbone weights
+    head:str='Linear' # Linear: pool → dropout → linear (Hydrogen Torch/timm) | fastai: fastai's `create_head` (concat pool, BN, 512 hidden)
     pool:str='Average' # Head pooling: Average | GeM
     dropout:float=0.2 # Dropout before the final linear layer
     zero_init_residual:bool=False # Start each residual block's last BatchNorm at zero (timm's ResNet init; from-scratch only)
@@ -117,6 +118,7 @@ def _check(cfg:Config):
     for k in ('img_height','img_width','epochs','bs','n_folds','grad_accum'):
         if getattr(cfg, k) < 1: _bad(k, getattr(cfg, k), 'a number >= 1')
     if not 0 <= cfg.dropout < 1: _bad('dropout', cfg.dropout, 'a number in [0, 1)')
+    if cfg.head == 'fastai' and cfg.pool != 'Average': _bad('pool', cfg.pool, "Average with head: fastai (fastai's head concatenates average and max pooling itself)")
     if cfg.lr <= 0: _bad('lr', cfg.lr, 'a positive number')
     if cfg.n_per_class is not None and cfg.n_per_class < 2: _bad('n_per_class', cfg.n_per_class, 'None or a number >= 2')
     for f in cfg.folds:

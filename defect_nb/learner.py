@@ -17,7 +17,8 @@ from .core import *
 # %% auto #0
 __all__ = ['TV_ARCHS', 'MODEL_FORMAT', 'tv_weights_file', 'pretrained_state', 'GeM', 'defect_head', 'build_model',
            'CPUMixedPrecision', 'default_device_type', 'resolve_precision', 'precision_cbs', 'opt_func',
-           'defect_metrics', 'lr_sched', 'fit_cfg', 'defect_splitter', 'defect_learner', 'export_model']
+           'defect_metrics', 'lr_sched', 'fit_cfg', 'defect_splitter', 'defect_learner', 'export_model',
+           'model_from_meta']
 
 # %% ../nbs/02_learner.ipynb #3d5621d4
 TV_ARCHS = {'resnet18':'ResNet18_Weights', 'resnet34':'ResNet34_Weights',
@@ -62,13 +63,16 @@ class GeM(nn.Module):
 def defect_head(nf:int, # Features coming out of the body
                 n_out:int, # Number of classes
                 pool:str='Average', # Average | GeM
-                dropout:float=0.2 # Dropout before the linear layer
+                dropout:float=0.2, # Dropout before the linear layer
+                head:str='Linear' # Linear (pool, dropout, linear) | fastai (`create_head`, `dropout` as its `ps`)
                ) -> nn.Sequential:
-    "Pooling, flatten, dropout and a linear classifier"
+    "Pooling, flatten, dropout and a linear classifier; or fastai's `vision_learner` head"
+    if head not in CHOICES['head']: raise ConfigError(f"head {head!r} is not valid, expected one of {', '.join(CHOICES['head'])}")
+    if head == 'fastai': return create_head(nf, n_out, ps=dropout)
     p = nn.AdaptiveAvgPool2d(1) if pool == 'Average' else GeM()
     return nn.Sequential(p, nn.Flatten(), nn.Dropout(dropout), nn.Linear(nf, n_out))
 
-# %% ../nbs/02_learner.ipynb #ec889d5d
+# %% ../nbs/02_learner.ipynb #e9416e04
 def _timm_body(arch, pretrained, weights):
     try: import timm
     except ImportError: timm = None
@@ -86,7 +90,8 @@ def build_model(arch:str='resnet50', # resnet18/34/50/101 or a timm model name
                 dropout:float=0.2, # Dropout before the classifier
                 pretrained:bool=False, # Load ImageNet weights into the body
                 weights:str|Path|None=None, # Local weights file for `pretrained`
-                zero_init_residual:bool=False # Zero-init the last BatchNorm of each residual block (torchvision archs)
+                zero_init_residual:bool=False, # Zero-init the last BatchNorm of each residual block (torchvision archs)
+                head:str='Linear' # Linear | fastai, see `defect_head`
                ) -> nn.Sequential:
     "`nn.Sequential(body, head)` for `arch`"
     if arch in TV_ARCHS:
@@ -94,7 +99,7 @@ def build_model(arch:str='resnet50', # resnet18/34/50/101 or a timm model name
         if pretrained: m.load_state_dict(pretrained_state(arch, weights))
         body = create_body(m, pretrained=False, cut=-2)
     else: body = _timm_body(arch, pretrained, weights)
-    return nn.Sequential(body, defect_head(num_features_model(body), n_out, pool, dropout))
+    return nn.Sequential(body, defect_head(num_features_model(body), n_out, pool, dropout, head))
 
 # %% ../nbs/02_learner.ipynb #765d1c8f
 class CPUMixedPrecision(Callback):
@@ -169,7 +174,7 @@ def defect_learner(dls:DataLoaders, # From `defect_nb.data.get_dls`
     dev = getattr(dls, 'device', None)
     dt = torch.device(dev).type if dev is not None else default_device_type()
     prec = resolve_precision(cfg.precision, dt)
-    model = build_model(cfg.arch, dls.c, cfg.pool, cfg.dropout, cfg.pretrained, cfg.weights, cfg.zero_init_residual)
+    model = build_model(cfg.arch, dls.c, cfg.pool, cfg.dropout, cfg.pretrained, cfg.weights, cfg.zero_init_residual, cfg.head)
     xcbs = precision_cbs(prec, dt, cfg.channels_last)
     if cfg.grad_clip > 0: xcbs.append(GradientClip(cfg.grad_clip))
     if cfg.grad_accum > 1: xcbs.append(GradientAccumulation(cfg.bs*cfg.grad_accum))
@@ -196,9 +201,14 @@ def export_model(model:nn.Module, # The trained `nn.Sequential(body, head)`
           for k,v in model.state_dict().items()}
     save_file(sd, str(out/'model.safetensors'), metadata={'format': MODEL_FORMAT})
     mean, std = (None, None) if norm_stats is None else (list(map(float, norm_stats[0])), list(map(float, norm_stats[1])))
-    meta = dict(format=MODEL_FORMAT, arch=cfg.arch, n_out=len(classes), pool=cfg.pool, dropout=cfg.dropout,
+    meta = dict(format=MODEL_FORMAT, arch=cfg.arch, n_out=len(classes), head=cfg.head, pool=cfg.pool, dropout=cfg.dropout,
                 classes=list(map(str, classes)), img_height=cfg.img_height, img_width=cfg.img_width,
                 normalization=cfg.normalization, mean=mean, std=std, tta=list(cfg.tta),
                 precision=cfg.precision if cfg.mixed_precision_inference else 'fp32', channels_last=cfg.channels_last)
     (out/'model.json').write_text(json.dumps(meta, indent=2))
     return out
+
+def model_from_meta(meta:dict # A `model.json` as written by `export_model`
+                   ) -> nn.Sequential:
+    "The untrained `nn.Sequential(body, head)` that `meta` describes (exports made before `head` existed are Linear)"
+    return build_model(meta['arch'], meta['n_out'], meta.get('pool', 'Average'), meta.get('dropout', 0.), head=meta.get('head', 'Linear'))

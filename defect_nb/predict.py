@@ -14,7 +14,7 @@ from fastai.vision.all import Normalize, TensorImage
 from fastcore.script import call_parse, Param
 from .core import *
 from .data import DataError, DefectImage, IMG_EXTS, inference_tfms
-from .learner import build_model, export_model, default_device_type, resolve_precision, MODEL_FORMAT
+from .learner import build_model, model_from_meta, export_model, default_device_type, resolve_precision, MODEL_FORMAT
 
 # %% auto #0
 __all__ = ['MODEL_FILES', 'META_KEYS', 'FLIPS', 'CL_MIN_CPU', 'ModelFormatError', 'find_model_dir', 'read_meta', 'Preprocess',
@@ -197,7 +197,7 @@ def load_model(path:str|Path, # Model folder (or run folder, or either file of t
             sd = {k: f.get_tensor(k) for k in f.keys()}
     except SafetensorError as e: raise ModelFormatError(f"{d/'model.safetensors'} is not a readable safetensors file ({e})") from None
     if fmt != MODEL_FORMAT: raise ModelFormatError(f"unknown weights format {fmt!r} in {d/'model.safetensors'}: expected {MODEL_FORMAT!r}")
-    model = build_model(meta['arch'], meta['n_out'], meta.get('pool', 'Average'), meta.get('dropout', 0.))
+    model = model_from_meta(meta)
     try: model.load_state_dict(sd)
     except RuntimeError as e: raise ModelFormatError(f"the weights in {d} do not fit a {meta['arch']} with {meta['n_out']} outputs: {e}") from None
     return Predictor(model, meta, device, precision, channels_last, path=d)
@@ -336,11 +336,11 @@ def _bench_predictor(model_dir_or_arch, size, precision=None, n_classes=6):
     if p.exists(): return load_model(p, precision=precision)
     if len(p.parts) > 1: raise FileNotFoundError(f"{p} does not exist: pass an export (or run) folder, or an arch name such as resnet50")
     cfg = Config(arch=str(model_dir_or_arch), img_height=size, img_width=size)
-    meta = dict(format=MODEL_FORMAT, arch=cfg.arch, n_out=n_classes, pool=cfg.pool, dropout=cfg.dropout,
+    meta = dict(format=MODEL_FORMAT, arch=cfg.arch, n_out=n_classes, head=cfg.head, pool=cfg.pool, dropout=cfg.dropout,
                 classes=[f'c{i}' for i in range(n_classes)], img_height=size, img_width=size, normalization='Channel',
                 mean=[.5]*3, std=[.25]*3, tta=[], precision='fp32', channels_last=cfg.channels_last)
     torch.manual_seed(0)
-    return Predictor(build_model(cfg.arch, n_classes, cfg.pool, cfg.dropout), meta, precision=precision)
+    return Predictor(model_from_meta(meta), meta, precision=precision)
 
 def _timed(f, xs, sync):
     t0 = time.perf_counter()
@@ -364,7 +364,7 @@ def bench_predict(model_dir_or_arch:str|Path='resnet50', # An export folder, or 
     dev, (h, w) = pr.device, pr.prep.size
     amp = dict(device_type=dev.type, dtype=torch.float16 if pr.precision == 'fp16' else torch.bfloat16, enabled=pr.precision != 'fp32')
     def plain_loop(mf): # a plain eval step over a copy of the weights in memory format `mf`
-        m = build_model(pr.meta['arch'], len(pr.classes), pr.meta.get('pool', 'Average'), pr.meta.get('dropout', 0.))
+        m = model_from_meta(pr.meta)
         m.load_state_dict({k: v.contiguous() for k, v in pr.model.state_dict().items()})
         m = m.to(dev, memory_format=mf).eval()
         def step(x):

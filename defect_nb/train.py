@@ -196,7 +196,7 @@ def _bench_package(cfg, steps, warmup, device):
     return cfg.bs*steps / (t[-1] - t[warmup]), learn.precision
 
 def _bench_plain(cfg, steps, warmup, device, precision):
-    model = build_model(cfg.arch, 6, cfg.pool, cfg.dropout).to(device)
+    model = build_model(cfg.arch, 6, cfg.pool, cfg.dropout, head=cfg.head).to(device)
     if cfg.channels_last: model = model.to(memory_format=torch.channels_last)
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.wd)
     g = torch.Generator().manual_seed(0)
