@@ -169,6 +169,7 @@ def defect_cv(folds:str=None, # Comma-separated folds, e.g. "0,1,4" (default: al
               lr:float=None, # Override: learning rate
               schedule:str=None, # Override: cosine | one_cycle
               arch:str=None, # Override: backbone
+              head:str=None, # Override: Linear | fastai
               precision:str=None, # Override: auto | bf16 | fp16 | fp32
               seed:int=None, # Override: seed
               n_per_class:int=None, # Subsample per class (quick runs)
@@ -176,7 +177,7 @@ def defect_cv(folds:str=None, # Comma-separated folds, e.g. "0,1,4" (default: al
              ):
     "Run the fold report for each fold (sequential, resumable), then the cross-validation summary report"
     params = dict(data=data, epochs=epochs, img_size=img_size, bs=bs, lr=lr, schedule=schedule, arch=arch,
-                  precision=precision, seed=seed, n_per_class=n_per_class)
+                  head=head, precision=precision, seed=seed, n_per_class=n_per_class)
     params = {k:v for k,v in params.items() if v is not None}
     try:
         table = run_cv([int(f) for f in folds.split(',')] if folds else None, out_dir, rerun, not no_report, config, **params)

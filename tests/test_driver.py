@@ -42,14 +42,16 @@ def test_papermill_fold_report(tmp_path):
     assert abs(oof.filter(like='prob_').sum(1) - 1).max() < 1e-4
 
 def test_defect_cv_resumes(tmp_path):
-    "Two tiny folds, the CV report, and a rerun that skips the finished folds"
+    "Two tiny folds (fastai head), the CV report, and a rerun that skips the finished folds"
     cv = tmp_path/'cv'
     cmd = [str(BIN/'defect_cv'), '--folds', '0,1', '--out_dir', str(cv), '--epochs', '1', '--img_size', '48',
-           '--arch', 'resnet18', '--n_per_class', '15', '--seed', '2']
+           '--arch', 'resnet18', '--head', 'fastai', '--n_per_class', '15', '--seed', '2']
     r = subprocess.run(cmd, cwd=tmp_path, env=_env(tmp_path), capture_output=True, text=True, timeout=1200)
     assert r.returncode == 0, (r.stdout + r.stderr)[-3000:]
     assert 'fold 0: done' in r.stdout and 'fold 1: done' in r.stdout
     for k in (0, 1): assert (cv/f'fold{k}'/'report.html').exists()
+    run0, = (cv/'fold0').glob('*/model.json')
+    assert json.loads(run0.read_text())['head'] == 'fastai'  # the --head override reached the model and its export
     assert (cv/'cv_report.ipynb').exists() and (cv/'cv_report.html').exists()
     folds = pd.read_csv(cv/'cv_folds.csv')
     assert folds['status'].tolist() == ['done', 'done'] and folds['f1_macro'].between(0, 1).all()
