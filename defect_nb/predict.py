@@ -61,6 +61,9 @@ def read_meta(model_dir:str|Path # Folder with `model.json`
     missing = [k for k in META_KEYS if k not in meta]
     if missing: raise ModelFormatError(f"{f} lacks {', '.join(missing)}")
     if len(meta['classes']) != meta['n_out']: raise ModelFormatError(f"{f}: {len(meta['classes'])} classes but n_out={meta['n_out']}")
+    for k in ('head', 'pool'):
+        if k in meta and meta[k] not in CHOICES[k]:
+            raise ModelFormatError(f"{f}: {k} {meta[k]!r} is not one of {', '.join(CHOICES[k])} (re-export the model or correct the file)")
     return meta
 
 # %% ../nbs/05_predict.ipynb #c70d529f

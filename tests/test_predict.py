@@ -4,7 +4,7 @@ A resnet18 is trained for one epoch on the procedural demo images (10 per class,
 and exported; the exported model must reproduce the training-time validation predictions, and the
 command line, run in a fresh process, must score a folder of good and broken images.
 """
-import io, os, sys, subprocess
+import io, json, os, sys, subprocess
 from pathlib import Path
 import numpy as np, pandas as pd, pytest
 
@@ -135,6 +135,9 @@ def test_load_errors(trained, tmp_path):
     with pytest.raises(FileNotFoundError, match='model.safetensors missing'): load_model(tmp_path)
     (tmp_path/'model.safetensors').write_bytes((trained['model_dir']/'model.safetensors').read_bytes())
     load_model(tmp_path)
+    meta = json.loads((trained['model_dir']/'model.json').read_text())
+    (tmp_path/'model.json').write_text(json.dumps({**meta, 'head': 'Fastai'}))
+    with pytest.raises(ModelFormatError, match=r"model.json: head 'Fastai' is not one of Linear, fastai"): load_model(tmp_path)
     (tmp_path/'model.json').write_text('{"format": "someone-else/2"}')
     with pytest.raises(ModelFormatError, match="unknown model format 'someone-else/2'"): load_model(tmp_path)
 
