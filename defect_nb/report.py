@@ -132,12 +132,21 @@ def render_html(nb_path:str|Path, # An executed notebook
     return html_path
 
 # %% ../nbs/06_report.ipynb #93df6aac
+def _launch_dirs(cwd:Path, # The papermill process's working directory now
+                 cwd_opt:str|None=None, # Its `--cwd` option, if any
+                 pwd:str|None=None # `PWD` in its environment (the directory a shell started it in)
+                ) -> list[Path]:
+    "Where papermill may have been started: `--cwd` moves the process, but its paths stay relative to the start"
+    if not cwd_opt: return [cwd]
+    res = [Path(pwd)] if pwd else []
+    return res + [a for a in (cwd, *cwd.parents) if (a/cwd_opt).resolve() == cwd.resolve()]
+
 def papermill_output_path(pid:int|None=None) -> Path|None:
     "The output notebook of the `papermill` command with process id `pid` (default: this kernel's parent)"
     import psutil
     from papermill.cli import papermill as pm_cli
     try:
-        p = psutil.Process(pid or os.getppid()); cmd, cwd = p.cmdline(), p.cwd()
+        p = psutil.Process(pid or os.getppid()); cmd, cwd = p.cmdline(), Path(p.cwd())
     except (psutil.Error, OSError): return None
     i = next((i for i,a in enumerate(cmd) if Path(a).name == 'papermill'), None)
     if i is None: return None
@@ -145,7 +154,11 @@ def papermill_output_path(pid:int|None=None) -> Path|None:
     except Exception: return None
     out = ctx.params.get('output_path')
     if not out or out == '-' or '://' in out: return None
-    return Path(cwd)/out
+    if not ctx.params.get('cwd'): return cwd/out
+    try: pwd = p.environ().get('PWD')
+    except (psutil.Error, OSError): pwd = None
+    # papermill writes the output notebook before it starts the kernel, so the right start is where it exists
+    return next((d/out for d in _launch_dirs(cwd, ctx.params['cwd'], pwd) if (d/out).is_file()), None)
 
 def render_after_papermill() -> Path|None:
     "If papermill's CLI runs this kernel, render its output notebook to HTML once it exits; return the HTML path"

@@ -41,6 +41,29 @@ def test_papermill_fold_report(tmp_path):
     assert (oof['fold'] == 4).all() and len(oof) == m['n_valid']
     assert abs(oof.filter(like='prob_').sum(1) - 1).max() < 1e-4
 
+def test_render_after_papermill_with_cwd(tmp_path):
+    "`papermill in.ipynb out.ipynb --cwd DIR`: the kernel runs in DIR, the report is still found and rendered beside out.ipynb"
+    code = "import os\nfrom defect_nb.report import render_after_papermill\nprint(os.getcwd(), render_after_papermill())"
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(code)])
+    nb.metadata['kernelspec'] = {'name': 'python3', 'display_name': 'Python 3', 'language': 'python'}
+    nbformat.write(nb, tmp_path/'in.ipynb'); (tmp_path/'sub').mkdir()
+    tmp = tmp_path.resolve()
+    # relative --cwd, no PWD (not started by a shell); absolute --cwd, PWD as a shell sets it
+    for out, cwd, pwd in (('out1.ipynb', 'sub', None), ('out2.ipynb', str(tmp/'sub'), str(tmp))):
+        env = _env(tmp_path); env.pop('PWD', None)
+        if pwd: env['PWD'] = pwd
+        r = subprocess.run([str(BIN/'papermill'), 'in.ipynb', out, '--cwd', cwd], cwd=tmp_path, env=env,
+                           capture_output=True, text=True, timeout=300)
+        assert r.returncode == 0, r.stderr[-3000:]
+        printed = ''.join(o.get('text', '') for o in _outputs(nbformat.read(tmp_path/out, as_version=4))).split()
+        html = tmp/out.replace('.ipynb', '.html')
+        assert printed == [str(tmp/'sub'), str(html)], printed
+        for _ in range(60):  # rendered by a helper process once papermill has exited
+            if html.exists() and html.stat().st_size > 1000: break
+            time.sleep(1)
+        assert '<html' in html.read_text()[:2000].lower()
+    assert not list((tmp_path/'sub').iterdir())  # nothing written where the kernel ran
+
 def test_defect_cv_resumes(tmp_path):
     "Two tiny folds (fastai head), the CV report, and a rerun that skips the finished folds"
     cv = tmp_path/'cv'
