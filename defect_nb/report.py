@@ -182,8 +182,8 @@ def defect_render(nb:str, # Executed notebook to render
     html = Path(nb).with_suffix('.html')
     if html.exists(): html.rename(html.with_name(f"{html.stem}-old-{time.strftime('%Y%m%d-%H%M%S')}.html")) # never overwrite a report
     out = render_html(nb, html)
-    print(out)
-    log = Path(nb).with_suffix('.render.log')
+    if not wait_pid: print(out)
+    log = Path(nb).with_suffix('.render.log') # the helper's log: kept only if it has something to say (an error)
     if wait_pid and log.exists() and log.stat().st_size == 0: log.unlink()
 
 # %% ../nbs/06_report.ipynb #9fca63f1

@@ -58,10 +58,12 @@ def test_render_after_papermill_with_cwd(tmp_path):
         printed = ''.join(o.get('text', '') for o in _outputs(nbformat.read(tmp_path/out, as_version=4))).split()
         html = tmp/out.replace('.ipynb', '.html')
         assert printed == [str(tmp/'sub'), str(html)], printed
+        log = html.with_suffix('.render.log')
         for _ in range(60):  # rendered by a helper process once papermill has exited
-            if html.exists() and html.stat().st_size > 1000: break
+            if html.exists() and html.stat().st_size > 1000 and not log.exists(): break
             time.sleep(1)
         assert '<html' in html.read_text()[:2000].lower()
+        assert not log.exists()  # the helper's log goes once it rendered without a word
     assert not list((tmp_path/'sub').iterdir())  # nothing written where the kernel ran
 
 def test_defect_cv_resumes(tmp_path):
