@@ -10,9 +10,9 @@ from pathlib import Path
 from importlib.metadata import version as _pkg_version, PackageNotFoundError
 
 # %% auto #0
-__all__ = ['PKG_DIR', 'SEED_YAML', 'CHOICES', 'HT_MAP', 'HT_FIXED', 'HT_WHY', 'HT_NO_EFFECT', 'repo_root', 'ConfigError',
-           'Config', 'from_ht', 'load_config', 'save_config', 'seed_everything', 'file_sha1', 'git_commit',
-           'device_name', 'env_record']
+__all__ = ['PKG_DIR', 'SEED_YAML', 'CHOICES', 'HT_MAP', 'HT_FIXED', 'HT_WHY', 'HT_NO_EFFECT', 'SEED_IRRELEVANT', 'repo_root',
+           'ConfigError', 'Config', 'from_ht', 'load_config', 'save_config', 'is_seed_experiment', 'seed_everything',
+           'file_sha1', 'git_commit', 'device_name', 'env_record']
 
 # %% ../nbs/00_core.ipynb #c3402529
 PKG_DIR = Path(__file__).parent if '__file__' in globals() else Path.cwd().parent/'defect_nb'
@@ -28,8 +28,8 @@ class ConfigError(ValueError):
     "A config key or value that cannot be honoured"
 
 CHOICES = dict(
-    head=('Linear','fastai'), pool=('Average','GeM'), normalization=('Channel','Imagenet','Image','None'),
-    augmentation=('None','Soft','Medium','Hard'), schedule=('cosine','one_cycle','linear','constant'),
+    head=('Linear','fastai'), pool=('Average','GeM'), normalization=('Channel','Image','Dataset','Imagenet','None'),
+    augmentation=('None','Soft','Dihedral','Medium','Hard'), schedule=('cosine','one_cycle','linear','constant'),
     optimizer=('AdamW','Adam','SGD'), loss=('CrossEntropy',), precision=('auto','bf16','fp16','fp32'),
     metric=('F1','Accuracy'), mix=('Disabled','Mixup','Cutmix'), tta=('hflip','vflip','transpose'))
 
@@ -38,7 +38,7 @@ CHOICES = dict(
 class Config:
     "Experiment settings; the defaults are the seed Hydrogen Torch experiment"
     experiment_name:str='normal_defect_classification2' # Name used for run folders
-    arch:str='resnet50' # Backbone: resnet18/34/50/101, or a `timm` model name
+    arch:str='timm/resnet50' # Backbone: `timm/<name>` (timm, as Hydrogen Torch builds it), resnet18/34/50/101 (torchvision), or a bare timm name
     pretrained:bool=False # Start from ImageNet weights (from `weights` or the torch cache)
     weights:str|None=None # Local file with pretrained backbone weights
     head:str='Linear' # Linear: pool → dropout → linear (Hydrogen Torch/timm) | fastai: fastai's `create_head` (concat pool, BN, 512 hidden)
@@ -48,8 +48,8 @@ class Config:
     img_height:int=224 # Image height fed to the model
     img_width:int=224 # Image width fed to the model
     img_channels:int=3 # Channels fed to the model (grey images are replicated)
-    normalization:str='Channel' # Channel (train-fold stats) | Imagenet | Image (per image) | None
-    augmentation:str='Soft' # None | Soft | Medium | Hard
+    normalization:str='Channel' # Channel (each image and channel by its own mean/std) | Image (per image) | Dataset (train-fold stats) | Imagenet | None
+    augmentation:str='Soft' # None | Soft (horizontal flips) | Dihedral (8 flips/turns + lighting) | Medium | Hard
     mix:str='Disabled' # Batch mixing: Disabled | Mixup | Cutmix
     mix_alpha:float=1.0 # Beta concentration for Mixup/Cutmix
     n_folds:int=5 # Number of cross-validation folds
@@ -159,6 +159,7 @@ def _ht_sched(v):
     if v not in m: raise ConfigError(f"Hydrogen Torch `training.schedule`: {v!r} is not supported, use one of {', '.join(m)}")
     return m[v]
 def _ht_prec(v): return 'auto' if v else 'fp32'
+def _ht_backbone(v): return v if str(v).startswith('timm/') else f'timm/{v}' # Hydrogen Torch builds its backbones with timm
 def _ht_tta(v):
     m = {'hflip':'hflip','vflip':'vflip','transpose':'transpose','HorizontalFlip':'hflip','VerticalFlip':'vflip',
          'horizontal_flip':'hflip','vertical_flip':'vflip','Transpose':'transpose'}
@@ -168,7 +169,7 @@ def _ht_tta(v):
 
 HT_MAP = {
     'experiment_name': ('experiment_name', _same),
-    'architecture.backbone': ('arch', _same), 'architecture.dropout': ('dropout', _same),
+    'architecture.backbone': ('arch', _ht_backbone), 'architecture.dropout': ('dropout', _same),
     'architecture.pool': ('pool', _same), 'architecture.pretrained': ('pretrained', _same),
     'augmentation.augmentations_strategy': ('augmentation', _same),
     'augmentation.mix_image': ('mix', _same), 'augmentation.mix_concentration': ('mix_alpha', _same),
@@ -246,7 +247,7 @@ def from_ht(d:dict, verbose:bool=True) -> Config:
         elif k in HT_NO_EFFECT: ignored.append(k)
         else: _unknown(k, known, 'Hydrogen Torch')
     if flat.get('augmentation.augmentations_strategy') == 'Custom':
-        raise ConfigError("Hydrogen Torch `augmentation.augmentations_strategy: Custom` (albumentations JSON) is not supported; use None, Soft, Medium or Hard")
+        raise ConfigError("Hydrogen Torch `augmentation.augmentations_strategy: Custom` (albumentations JSON) is not supported; use None, Soft, Dihedral, Medium or Hard")
     if verbose and ignored:
         print(f"Hydrogen Torch keys without effect here ({len(ignored)}): " + '; '.join(f"{k} ({HT_NO_EFFECT[k]})" for k in ignored))
     try: return Config(**kw)
@@ -275,6 +276,15 @@ def save_config(cfg:Config, path:str|Path) -> Path:
     path = Path(path)
     path.write_text(yaml.safe_dump(asdict(cfg), sort_keys=False))
     return path
+
+# %% ../nbs/00_core.ipynb #2792badb
+SEED_IRRELEVANT = ('experiment_name', 'seed', 'folds', 'num_workers', 'n_show', 'precision', 'mixed_precision_inference',
+                   'channels_last', 'build_scoring_pipelines', 'run_interpretations', 'save_best')
+
+def is_seed_experiment(cfg:Config # A config
+                      ) -> bool:
+    "Whether `cfg` trains what the seed Hydrogen Torch experiment trains (keys in `SEED_IRRELEVANT` may differ)"
+    return not [k for k in cfg.diff(load_config(verbose=False)) if k not in SEED_IRRELEVANT]
 
 # %% ../nbs/00_core.ipynb #b2fce969
 def seed_everything(seed:int=-1 # -1 draws a fresh random seed

@@ -24,8 +24,8 @@ __all__ = ['IMG_EXTS', 'NEU_CLASSES', 'NEU_CLS_ABBR', 'MIN_SIDE', 'MAX_MPX', 'FO
            'DEMO_PER_CLASS', 'SYNTH_VERSION', 'DataError', 'load_image', 'synth_image', 'synth_dataset',
            'detect_layout', 'discover', 'pixel_hash', 'check_image', 'validate_images', 'make_folds', 'excluded_path',
            'load_folds', 'build_folds', 'subsample_folds', 'DataSource', 'default_cache', 'find_neu', 'committed_folds',
-           'resolve_data', 'DefectImage', 'RandomDihedral', 'RandErasing', 'PerImageNorm', 'aug_tfms', 'channel_stats',
-           'norm_tfm', 'get_dls', 'DefectPreprocess', 'inference_tfms', 'defect_folds', 'defect_synth']
+           'resolve_data', 'DefectImage', 'RandomDihedral', 'RandomHFlip', 'RandErasing', 'PerImageNorm', 'aug_tfms',
+           'channel_stats', 'norm_tfm', 'get_dls', 'DefectPreprocess', 'inference_tfms', 'defect_folds', 'defect_synth']
 
 # %% ../nbs/01_data.ipynb #6142aad9
 class DataError(ValueError):
@@ -616,6 +616,15 @@ class RandomDihedral(RandTransform):
         x = torch.where(pick(), x.flip(-1), x)
         return torch.where(pick(), x.flip(-2), x)
 
+class RandomHFlip(RandTransform):
+    "Mirror each image of a batch left-right with probability `p`, drawn per image (Hydrogen Torch's `Soft`)"
+    split_idx, order = 0, 20
+    def __init__(self, p:float=0.5 # Chance an image is mirrored
+                ): super().__init__(p=p)
+    def before_call(self, b, split_idx): self.do = True # drawn per image in `encodes`
+    def encodes(self, x:TensorImage):
+        return torch.where((torch.rand(x.shape[0], device=x.device) < self.p)[:, None, None, None], x.flip(-1), x)
+
 class RandErasing(RandomErasing):
     "fastai's `RandomErasing`, drawn independently for each image of the batch"
     def before_call(self, b, split_idx): self.do = True
@@ -628,21 +637,25 @@ class RandErasing(RandomErasing):
         return x
 
 class PerImageNorm(DisplayedTransform):
-    "Standardise each image by its own mean and std (`Image` normalisation); decodes to 0..1 for display"
+    "Standardise each image by its own mean and std: per channel (`Channel`, Hydrogen Torch's) or over all channels (`Image`)"
     order = 99
-    def __init__(self, eps:float=1e-3 # Floor of the std (a flat image stays flat instead of amplifying rounding noise)
-                ): super().__init__(); self.eps = eps
+    def __init__(self, per_channel:bool=False, # One mean/std per channel instead of one per image
+                 eps:float=1e-3 # Floor of the std (a flat image stays flat instead of amplifying rounding noise)
+                ): super().__init__(); self.per_channel, self.eps = per_channel, eps
+    @property
+    def dims(self): return (-2,-1) if self.per_channel else (-3,-2,-1)
     def encodes(self, x:TensorImage):
-        return (x - x.mean((-3,-2,-1), keepdim=True)) / x.std((-3,-2,-1), keepdim=True).clamp_min(self.eps)
+        return (x - x.mean(self.dims, keepdim=True)) / x.std(self.dims, keepdim=True, correction=0).clamp_min(self.eps) # population std, as numpy's
     def decodes(self, x:TensorImage):
-        lo, hi = x.amin((-3,-2,-1), keepdim=True), x.amax((-3,-2,-1), keepdim=True)
+        lo, hi = x.amin(self.dims, keepdim=True), x.amax(self.dims, keepdim=True)
         return (x - lo) / (hi - lo + self.eps)
 
-def aug_tfms(strategy:str # None | Soft | Medium | Hard
+def aug_tfms(strategy:str # None | Soft | Dihedral | Medium | Hard
             ) -> list:
     "The batch augmentation transforms of `strategy` (see the table)"
     if strategy == 'None': return []
-    if strategy not in ('Soft','Medium','Hard'): raise DataError(f"augmentation {strategy!r} is not one of None, Soft, Medium, Hard")
+    if strategy == 'Soft': return [RandomHFlip()]
+    if strategy not in ('Dihedral','Medium','Hard'): raise DataError(f"augmentation {strategy!r} is not one of None, Soft, Dihedral, Medium, Hard")
     light = 0.3 if strategy == 'Hard' else 0.1
     res = [RandomDihedral(), Brightness(max_lighting=light, p=0.75), Contrast(max_lighting=light, p=0.75)]
     if strategy in ('Medium','Hard'): res += [Rotate(max_deg=15, p=0.5), Zoom(min_zoom=1., max_zoom=1.2, p=0.5)]
@@ -665,15 +678,15 @@ def channel_stats(paths:list, # Image files
     std = np.sqrt(np.maximum(s2 / n - mean**2, 0))
     return [round(float(o), 6) for o in mean], [round(max(float(o), 1e-6), 6) for o in std]
 
-def norm_tfm(normalization:str, # Channel | Imagenet | Image | None
-             stats=None # (mean, std) for Channel (required) or Imagenet (default `imagenet_stats`)
+def norm_tfm(normalization:str, # Channel | Image | Dataset | Imagenet | None
+             stats=None # (mean, std) for Dataset (required) or Imagenet (default `imagenet_stats`)
             ):
     "The normalisation batch transform (or None) and the stats it uses"
     if normalization == 'None': return None, None
-    if normalization == 'Image': return PerImageNorm(), None
+    if normalization in ('Channel', 'Image'): return PerImageNorm(per_channel=normalization == 'Channel'), None
     if normalization == 'Imagenet': stats = stats or imagenet_stats
-    elif normalization != 'Channel': raise DataError(f"normalization {normalization!r} is not one of Channel, Imagenet, Image, None")
-    if stats is None: raise DataError("Channel normalisation needs the training-fold stats (mean, std); pass `stats=dls.norm_stats`")
+    elif normalization != 'Dataset': raise DataError(f"normalization {normalization!r} is not one of Channel, Image, Dataset, Imagenet, None")
+    if stats is None: raise DataError("Dataset normalisation needs the training-fold stats (mean, std); pass `stats=dls.norm_stats`")
     stats = ([float(o) for o in stats[0]], [float(o) for o in stats[1]])
     return Normalize.from_stats(*stats, cuda=False), stats
 
@@ -705,7 +718,7 @@ def get_dls(cfg:Config, # Uses img_height/width, normalization, augmentation, bs
     if len(folds) < 2: raise DataError("the folds table has a single fold; nothing is left to train on")
     vocab = sorted(df.label.unique().tolist())
     train = df[df.fold != fold]
-    stats = channel_stats([root/p for p in train.images]) if cfg.normalization == 'Channel' else None
+    stats = channel_stats([root/p for p in train.images]) if cfg.normalization == 'Dataset' else None
     norm, stats = norm_tfm(cfg.normalization, stats)
     dev = torch.device(device) if device is not None else default_device()
     bs = bs or cfg.bs

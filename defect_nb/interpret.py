@@ -4,7 +4,7 @@
 
 # %% ../nbs/04_interpret.ipynb #c0980d30
 from __future__ import annotations
-import copy
+import copy, json
 from pathlib import Path
 import numpy as np, pandas as pd, torch
 import torch.nn.functional as F
@@ -16,8 +16,9 @@ from sklearn.metrics import precision_recall_fscore_support, confusion_matrix
 from fastai.callback.hook import hook_output
 
 # %% auto #0
-__all__ = ['oof_classes', 'per_class_metrics', 'confusion', 'plot_confusion', 'smooth', 'plot_history', 'top_losses',
-           'plot_top_losses', 'gradcam', 'cam_overlay', 'plot_gradcam', 'gradcam_picks', 'gradcam_examples']
+__all__ = ['oof_classes', 'per_class_metrics', 'confusion', 'plot_confusion', 'smooth', 'plot_history', 'ht_seed_run',
+           'epoch_train_loss', 'plot_vs_ht', 'top_losses', 'plot_top_losses', 'gradcam', 'cam_overlay', 'plot_gradcam',
+           'gradcam_picks', 'gradcam_examples']
 
 # %% ../nbs/04_interpret.ipynb #0e3c0618
 try: from defect_nb.data import load_image
@@ -134,6 +135,49 @@ def plot_history(steps:pd.DataFrame|str|Path|None, # Per-step table `step, epoch
     b.set_xticks(ep) if len(ep) <= 20 else None
     c.set_xlabel('step'); c.set_ylabel('learning rate'); c.set_title('Learning rate'); c.grid(alpha=.3)
     fig.suptitle(title or 'Training history')
+    return fig
+
+# %% ../nbs/04_interpret.ipynb #8616f5db
+def ht_seed_run(path:str|Path|None=None # Hydrogen Torch chart JSON; default: the one shipped in the package
+               ) -> tuple[pd.DataFrame, pd.DataFrame]:
+    "Hydrogen Torch's logged seed run as (`steps`: step, epoch, loss, lr; `history`: epoch, train_loss, valid_loss, accuracy)"
+    from defect_nb.core import PKG_DIR
+    d = json.loads(Path(path or PKG_DIR/'configs'/'ht_run_fold4.json').read_text())
+    loss, val = d['train']['loss']['values'], d['validation']
+    n_ep = len(val['loss']['values']); spe = len(loss) // n_ep
+    steps = pd.DataFrame(dict(step=range(len(loss)), epoch=[i // spe for i in range(len(loss))], loss=loss,
+                              lr=d['meta']['lr']['values'][:len(loss)]))
+    hist = pd.DataFrame(dict(epoch=range(n_ep), train_loss=steps.groupby('epoch')['loss'].mean().to_numpy(),
+                             valid_loss=val['loss']['values'], accuracy=val['F1']['values'])) # its F1 is micro = accuracy
+    return steps, hist
+
+def epoch_train_loss(steps:pd.DataFrame|str|Path # Per-step table `step, epoch, loss` (or its CSV path)
+                    ) -> pd.Series:
+    "Mean training loss of each epoch (what Hydrogen Torch's charts average), indexed by epoch"
+    return _df(steps).groupby('epoch')['loss'].mean()
+
+def plot_vs_ht(steps:pd.DataFrame|str|Path, # This run's per-step table (or CSV path)
+               history:pd.DataFrame|str|Path, # This run's per-epoch table (or CSV path)
+               title:str|None=None, # Figure title
+               ht:tuple|None=None # (steps, history) of the Hydrogen Torch run; default `ht_seed_run()`
+              ) -> Figure:
+    "Mean training loss, validation loss and validation accuracy/macro F1 per epoch, beside Hydrogen Torch's logged run"
+    s, h = _df(steps), _df(history)
+    hs, hh = ht or ht_seed_run()
+    fig, (a, b, c) = plt.subplots(1, 3, figsize=(15, 4), layout='constrained')
+    e, he = epoch_train_loss(s), epoch_train_loss(hs)
+    a.plot(e.index + 1, e.to_numpy(), 'o-', color='C0', label='this run')
+    a.plot(he.index + 1, he.to_numpy(), 's--', color='C3', label='Hydrogen Torch')
+    a.set_title('Mean training loss per epoch'); a.set_ylabel('loss')
+    b.plot(h['epoch'] + 1, h['valid_loss'], 'o-', color='C0', label='this run')
+    b.plot(hh['epoch'] + 1, hh['valid_loss'], 's--', color='C3', label='Hydrogen Torch')
+    b.set_title('Validation loss'); b.set_ylabel('loss')
+    c.plot(h['epoch'] + 1, h['accuracy'], 'o-', color='C0', label='this run: accuracy')
+    if 'f1_macro' in h: c.plot(h['epoch'] + 1, h['f1_macro'], '^:', color='C2', label='this run: macro F1')
+    c.plot(hh['epoch'] + 1, hh['accuracy'], 's--', color='C3', label="Hydrogen Torch: 'F1' (= accuracy)")
+    c.set_title('Validation accuracy'); c.set_ylim(0, 1.02)
+    for ax in (a, b, c): ax.set_xlabel('epoch'); ax.grid(alpha=.3); ax.legend()
+    fig.suptitle(title or "This run beside Hydrogen Torch's own run of the seed experiment (its fold 4)")
     return fig
 
 # %% ../nbs/04_interpret.ipynb #ca1ba71a

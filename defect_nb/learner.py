@@ -84,7 +84,7 @@ def _timm_body(arch, pretrained, weights):
     kw = dict(pretrained_cfg_overlay=dict(file=str(weights))) if pretrained else {}
     return timm.create_model(arch, pretrained=pretrained, num_classes=0, global_pool='', **kw)
 
-def build_model(arch:str='resnet50', # resnet18/34/50/101 or a timm model name
+def build_model(arch:str='timm/resnet50', # `timm/<name>`, resnet18/34/50/101 (torchvision) or a bare timm model name
                 n_out:int=6, # Number of classes
                 pool:str='Average', # Head pooling: Average | GeM
                 dropout:float=0.2, # Dropout before the classifier
@@ -94,12 +94,14 @@ def build_model(arch:str='resnet50', # resnet18/34/50/101 or a timm model name
                 head:str='Linear' # Linear | fastai, see `defect_head`
                ) -> nn.Sequential:
     "`nn.Sequential(body, head)` for `arch`"
-    if arch in TV_ARCHS:
+    if arch.startswith('timm/'): body = _timm_body(arch[5:], pretrained, weights)
+    elif arch in TV_ARCHS:
         m = getattr(torchvision.models, arch)(weights=None, zero_init_residual=zero_init_residual)
         if pretrained: m.load_state_dict(pretrained_state(arch, weights))
         body = create_body(m, pretrained=False, cut=-2)
     else: body = _timm_body(arch, pretrained, weights)
-    return nn.Sequential(body, defect_head(num_features_model(body), n_out, pool, dropout, head))
+    nf = getattr(body, 'num_features', None) or num_features_model(body) # timm models say it; fastai's probe needs a Sequential
+    return nn.Sequential(body, defect_head(nf, n_out, pool, dropout, head))
 
 # %% ../nbs/02_learner.ipynb #765d1c8f
 class CPUMixedPrecision(Callback):
@@ -193,7 +195,7 @@ def export_model(model:nn.Module, # The trained `nn.Sequential(body, head)`
                  out_dir:str|Path, # Folder to write `model.safetensors` and `model.json` into
                  cfg:Config, # The config it was trained with
                  classes:list, # Class names, in output order
-                 norm_stats=None, # (mean, std) used for `Channel`/`Imagenet` normalisation
+                 norm_stats=None, # (mean, std) used for `Dataset`/`Imagenet` normalisation
                 ) -> Path:
     "Write the weights (safetensors) and a JSON description that rebuilds the model"
     out = Path(out_dir); out.mkdir(parents=True, exist_ok=True)

@@ -64,6 +64,8 @@ def read_meta(model_dir:str|Path # Folder with `model.json`
     for k in ('head', 'pool'):
         if k in meta and meta[k] not in CHOICES[k]:
             raise ModelFormatError(f"{f}: {k} {meta[k]!r} is not one of {', '.join(CHOICES[k])} (re-export the model or correct the file)")
+    if meta['normalization'] == 'Channel' and meta.get('mean') is not None:
+        meta['normalization'] = 'Dataset' # an export made before `Channel` meant Hydrogen Torch's per-image norm: it stored the training-fold stats
     return meta
 
 # %% ../nbs/05_predict.ipynb #c70d529f
@@ -340,7 +342,7 @@ def _bench_predictor(model_dir_or_arch, size, precision=None, n_classes=6):
     if len(p.parts) > 1: raise FileNotFoundError(f"{p} does not exist: pass an export (or run) folder, or an arch name such as resnet50")
     cfg = Config(arch=str(model_dir_or_arch), img_height=size, img_width=size)
     meta = dict(format=MODEL_FORMAT, arch=cfg.arch, n_out=n_classes, head=cfg.head, pool=cfg.pool, dropout=cfg.dropout,
-                classes=[f'c{i}' for i in range(n_classes)], img_height=size, img_width=size, normalization='Channel',
+                classes=[f'c{i}' for i in range(n_classes)], img_height=size, img_width=size, normalization='Dataset',
                 mean=[.5]*3, std=[.25]*3, tta=[], precision='fp32', channels_last=cfg.channels_last)
     torch.manual_seed(0)
     return Predictor(model_from_meta(meta), meta, precision=precision)

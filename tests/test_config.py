@@ -12,7 +12,7 @@ def test_shared_yaml_is_the_seed_config():
 
 def test_seed_values():
     c = load_config(verbose=False)
-    assert (c.arch, c.pretrained, c.dropout, c.pool) == ('resnet50', False, 0.2, 'Average')
+    assert (c.arch, c.pretrained, c.dropout, c.pool) == ('timm/resnet50', False, 0.2, 'Average') # Hydrogen Torch builds backbones with timm
     assert (c.img_height, c.img_width, c.normalization, c.augmentation) == (224, 224, 'Channel', 'Soft')
     assert (c.optimizer, c.lr, c.wd, c.schedule, c.bs, c.drop_last, c.epochs) == ('AdamW', 1e-3, 0.0, 'cosine', 32, True, 5)
     assert (c.precision, c.folds, c.metric, c.seed) == ('auto', [4], 'F1', -1)

@@ -237,14 +237,14 @@ def test_resolve_neu_uses_committed_file(tmp_path):
     src = resolve_data(NEU, cache=tmp_path, verbose=False)
     assert src.folds_csv == COMMITTED and src.name == 'neu-det' and not src.is_demo
 
-@pytest.mark.parametrize('norm', ['Channel', 'Imagenet', 'Image', 'None'])
+@pytest.mark.parametrize('norm', ['Channel', 'Image', 'Dataset', 'Imagenet', 'None'])
 def test_dls_and_inference_match(tmp_path, demo, norm):
     f = build_folds(demo, tmp_path/'f.csv', n_folds=3, verbose=False)
     cfg = Config(img_height=32, img_width=48, bs=4, normalization=norm, augmentation='Hard')
     dls = get_dls(cfg, 2, f, root=demo, device='cpu')
     xb, yb = dls.one_batch()
     assert xb.shape == (4, 3, 32, 48) and list(dls.vocab) == sorted(NEU_CLASSES)
-    assert dls.normalization == norm and (dls.norm_stats is None) == (norm in ('Image', 'None'))
+    assert dls.normalization == norm and (dls.norm_stats is None) == (norm in ('Channel', 'Image', 'None'))
     assert len(dls.valid_ds) == (load_folds(f).fold == 2).sum()
     files = [demo/p for p in dls.valid.items.images[:4]]
     pre = inference_tfms(cfg, stats=dls.norm_stats)
