@@ -4,7 +4,7 @@
 
 # %% ../nbs/07_cv.ipynb #8b82ccd8
 from __future__ import annotations
-import os, sys, json, time, shutil, socket
+import os, sys, json, time, shutil, socket, importlib
 from dataclasses import asdict
 from pathlib import Path
 import pandas as pd, numpy as np, yaml
@@ -168,16 +168,17 @@ def init_ray(address:str|None=None, # A running cluster (`ray start --head` prin
 
 def _fold_task(task:dict) -> dict:
     "Run one fold task (in a Ray worker)"
-    return run_fold_dir(**{k:v for k,v in task.items() if k != 'params'}, **task.get('params', {}))
+    return run_fold_dir(**{k:task[k] for k in ('d', 'fold', 'rerun', 'retry_failed') if k in task}, **task.get('params', {}))
 
 def _failed_row(task:dict, e:Exception) -> dict:
     "The row of a task whose worker died, with its `error.json` written where the driver sees the fold folder"
     err = dict(fold=task['fold'], status='failed', error=f"{type(e).__name__}: {e}"[:2000], skipped=False)
     d = Path(task['d'])
-    if d.is_dir() and not (d/'error.json').exists(): (d/'error.json').write_text(json.dumps(err, indent=2))
+    d.mkdir(parents=True, exist_ok=True)
+    if not (d/'error.json').exists(): (d/'error.json').write_text(json.dumps(err, indent=2))
     return err
 
-def run_tasks(tasks:list, # Fold tasks: dicts with `d`, `fold`, `params` (+ `rerun`, `retry_failed`) of `run_fold_dir`
+def run_tasks(tasks:list, # Fold tasks: dicts with `d`, `fold`, `params` (+ `rerun`, `retry_failed`) of `run_fold_dir`, other keys for `on_result`
               backend:str='local', # local | ray
               address:str|None=None, # ray: address of a running cluster (default: start a local Ray)
               num_cpus:int|None=None, # ray: CPUs of the local Ray (default: all)
@@ -197,7 +198,8 @@ def run_tasks(tasks:list, # Fold tasks: dicts with `d`, `fold`, `params` (+ `rer
     started = not (sys.modules.get('ray') and sys.modules['ray'].is_initialized())
     ray = init_ray(address, num_cpus)
     try:
-        remote = ray.remote(_fold_task).options(num_cpus=cpus_per_trial, num_gpus=gpus_per_trial, max_retries=0)
+        fn = importlib.import_module('defect_nb.cv')._fold_task # by reference, also when this module runs as __main__ (python -m)
+        remote = ray.remote(fn).options(num_cpus=cpus_per_trial, num_gpus=gpus_per_trial, max_retries=0)
         refs = {remote.remote(t): i for i,t in enumerate(tasks)}
         pending = list(refs)
         while pending:
