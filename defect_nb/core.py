@@ -277,7 +277,7 @@ def save_config(cfg:Config, path:str|Path) -> Path:
     path.write_text(yaml.safe_dump(asdict(cfg), sort_keys=False))
     return path
 
-# %% ../nbs/00_core.ipynb #2792badb
+# %% ../nbs/00_core.ipynb #322dc5d2
 SEED_IRRELEVANT = ('experiment_name', 'seed', 'folds', 'num_workers', 'n_show', 'precision', 'mixed_precision_inference',
                    'channels_last', 'build_scoring_pipelines', 'run_interpretations', 'save_best')
 

@@ -4,18 +4,21 @@
 
 # %% ../nbs/07_cv.ipynb #8b82ccd8
 from __future__ import annotations
-import os, sys, json, time, shutil
+import os, sys, json, time, shutil, socket, importlib
 from dataclasses import asdict
 from pathlib import Path
-import pandas as pd, numpy as np
+import pandas as pd, numpy as np, yaml
 import matplotlib.pyplot as plt
-from fastcore.script import call_parse
+from fastcore.script import call_parse, Param
 from .core import *
+from .core import _unknown
+from .data import DataError
 from .report import *
 
 # %% auto #0
-__all__ = ['fold_runs', 'fold_status', 'run_fold', 'collect_cv', 'cv_summary', 'run_cv', 'load_run', 'compare_runs',
-           'compare_report', 'defect_cv']
+__all__ = ['BACKENDS', 'fold_runs', 'fold_status', 'run_fold_dir', 'run_fold', 'fold_row', 'collect_cv', 'cv_summary',
+           'BackendError', 'ShortParam', 'driver_params', 'check_params', 'parse_params', 'init_ray', 'run_tasks',
+           'run_cv', 'load_run', 'compare_runs', 'compare_report', 'defect_cv']
 
 # %% ../nbs/07_cv.ipynb #c61c017d
 def fold_runs(fold_dir:str|Path) -> list[Path]:
@@ -33,19 +36,28 @@ def _stash(p:Path, tag:str):
     if p.exists(): p.rename(p.with_name(f"{p.stem}-{tag}-{time.strftime('%Y%m%d-%H%M%S')}{p.suffix}"))
 
 # %% ../nbs/07_cv.ipynb #2bdaad4d
-def run_fold(cv_dir:str|Path, # The cross-validation folder
-             fold:int, # Fold to run
-             rerun:bool=False, # Run again even when done (the old run is kept)
-             **params # Driver parameters (config, data, epochs, ...)
-            ) -> dict:
-    "Run the fold report of `fold` into `cv_dir/fold<k>` unless done; return its status row"
-    import papermill as pm
-    d = Path(cv_dir)/f'fold{fold}'; d.mkdir(parents=True, exist_ok=True)
-    if fold_status(d) == 'done' and not rerun: return dict(fold=fold, status='done', skipped=True)
+def _check_data(data):
+    "Fail with a clear error when the data folder is missing on this machine (a worker must share the driver's filesystem)"
+    if data is not None and not Path(data).exists():
+        raise DataError(f"data {data} does not exist on {socket.gethostname()}: every machine that runs folds must see the data "
+                        "and the output folder at the same path (the ray backend assumes a shared filesystem); mount it there or pass --data")
+
+def run_fold_dir(d:str|Path, # The fold folder: report.ipynb/html, error.json and the run folder go here
+                 fold:int, # Fold to run
+                 rerun:bool=False, # Run again even when done (the old run is kept)
+                 retry_failed:bool=True, # Run again when it failed before (else report the old error)
+                 **params # Driver parameters (config, data, epochs, seed, ...)
+                ) -> dict:
+    "Run the fold report of `fold` into folder `d` unless done; return its status row"
+    d = Path(d); d.mkdir(parents=True, exist_ok=True)
+    st = fold_status(d)
+    if st == 'done' and not rerun: return dict(fold=fold, status='done', skipped=True)
+    if st == 'failed' and not (retry_failed or rerun): return dict(json.loads((d/'error.json').read_text()), skipped=True)
     for f in ('report.ipynb', 'report.html'): _stash(d/f, 'old')
     _stash(d/'error.json', 'old')
     t0 = time.time()
     try:
+        _check_data(params.get('data'))
         run_report(d/'report.ipynb', fold=fold, out_dir=str(d), **params)
         return dict(fold=fold, status='done', skipped=False, seconds=round(time.time()-t0, 1))
     except Exception as e:
@@ -58,24 +70,38 @@ def run_fold(cv_dir:str|Path, # The cross-validation folder
             _stash(d/'report.ipynb', 'failed'); _stash(d/'report.html', 'failed')
         return dict(err, skipped=False)
 
+def run_fold(cv_dir:str|Path, # The cross-validation folder
+             fold:int, # Fold to run
+             rerun:bool=False, # Run again even when done (the old run is kept)
+             **params # Driver parameters (config, data, epochs, ...)
+            ) -> dict:
+    "Run the fold report of `fold` into `cv_dir/fold<k>` unless done; return its status row"
+    return run_fold_dir(Path(cv_dir)/f'fold{fold}', fold, rerun, **params)
+
 # %% ../nbs/07_cv.ipynb #380bae44
+def fold_row(d:str|Path, # A fold folder
+             **info # Extra columns first (e.g. fold, trial, seed)
+            ) -> tuple[dict, pd.DataFrame|None]:
+    "Status, metrics, timing and error of the fold folder `d` (latest run), and its out-of-fold predictions"
+    d = Path(d); runs = fold_runs(d)
+    if fold_status(d) == 'done':
+        m = json.loads((runs[-1]/'metrics.json').read_text())
+        return dict(**info, status='done', f1_macro=m['f1_macro'], accuracy=m['accuracy'], valid_loss=m['valid_loss'],
+                    n_valid=m['n_valid'], train_time_s=m['train_time_s'], train_img_s=m['train_img_s'],
+                    total_time_s=m['total_time_s'], run_dir=str(runs[-1]), error='',
+                    **{f'f1_{c}': v['f1'] for c,v in m['per_class'].items()}), pd.read_csv(runs[-1]/'oof.csv')
+    e = json.loads((d/'error.json').read_text()) if (d/'error.json').exists() else {}
+    return dict(**info, status=e.get('status', 'todo'), error=e.get('error', '')), None
+
 def collect_cv(cv_dir:str|Path # The cross-validation folder
               ) -> tuple[pd.DataFrame, pd.DataFrame]:
     "Per-fold table (status, metrics, timing, error) and the out-of-fold predictions of the latest run of every done fold"
     rows, oofs = [], []
     for d in sorted(Path(cv_dir).glob('fold*'), key=lambda p: int(p.name[4:]) if p.name[4:].isdigit() else 99):
         if not d.name[4:].isdigit(): continue
-        fold, runs = int(d.name[4:]), fold_runs(d)
-        if fold_status(d) == 'done':
-            m = json.loads((runs[-1]/'metrics.json').read_text())
-            rows.append(dict(fold=fold, status='done', f1_macro=m['f1_macro'], accuracy=m['accuracy'], valid_loss=m['valid_loss'],
-                             n_valid=m['n_valid'], train_time_s=m['train_time_s'], train_img_s=m['train_img_s'],
-                             total_time_s=m['total_time_s'], run_dir=str(runs[-1]), error='',
-                             **{f'f1_{c}': v['f1'] for c,v in m['per_class'].items()}))
-            oofs.append(pd.read_csv(runs[-1]/'oof.csv'))
-        else:
-            e = json.loads((d/'error.json').read_text()) if (d/'error.json').exists() else {}
-            rows.append(dict(fold=fold, status=e.get('status', 'todo'), error=e.get('error', '')))
+        row, oof = fold_row(d, fold=int(d.name[4:]))
+        rows.append(row)
+        if oof is not None: oofs.append(oof)
     return pd.DataFrame(rows), (pd.concat(oofs, ignore_index=True) if oofs else pd.DataFrame())
 
 def cv_summary(folds:pd.DataFrame # From `collect_cv`
@@ -88,29 +114,142 @@ def cv_summary(folds:pd.DataFrame # From `collect_cv`
     s.attrs['folds_done'], s.attrs['folds_total'] = len(done), len(folds)
     return s
 
+# %% ../nbs/07_cv.ipynb #017c67da
+class BackendError(RuntimeError):
+    "A backend that cannot run here (e.g. Ray is not installed)"
+
+class ShortParam(Param):
+    "A fastcore `Param` given with one dash, like papermill's `-p KEY VALUE`"
+    @property
+    def pre(self): return '-'
+
+def driver_params(driver:str=DRIVER # Driver notebook in nbs/
+                 ) -> dict:
+    "The parameters of `driver` (name → papermill's record: default, help), from its `parameters` cell"
+    import papermill as pm
+    return pm.inspect_notebook(str(driver_path(driver)))
+
+def check_params(params:dict, # Parameters to check
+                 known:list|None=None, # Accepted names (default: the driver's parameters)
+                 where:str='driver parameter' # What the names are, for the error message
+                ) -> dict:
+    "`params` if every key is in `known`, else a `ConfigError` with a did-you-mean and the known names"
+    known = list(driver_params()) if known is None else list(known)
+    for k in params:
+        if k not in known: _unknown(k, known, where)
+    return params
+
+def _value(v):
+    "A `-p` value as papermill's CLI reads it: YAML scalars (`3`, `0.5`, `true`, `null`/`None`), else the string"
+    if not isinstance(v, str): return v
+    if v == 'None': return None
+    try: return yaml.safe_load(v)
+    except yaml.YAMLError: return v
+
+def parse_params(pairs:list|None, # `[[key, value], ...]`, from `-p key value`
+                 known:list|None=None # Accepted names (default: the driver's parameters)
+                ) -> dict:
+    "Driver parameters from `-p key value` pairs, checked against the driver"
+    return check_params({k:_value(v) for k,v in (pairs or [])}, known)
+
+# %% ../nbs/07_cv.ipynb #3d25b4b2
+BACKENDS = ('local', 'ray')
+
+def init_ray(address:str|None=None, # A running cluster (`ray start --head` prints it; `auto` finds a local one)
+             num_cpus:int|None=None # CPUs of a local Ray started for the run (default: all)
+            ):
+    "The `ray` module, connected to `address` or to a local Ray started here"
+    try: import ray
+    except ImportError: raise BackendError('--backend ray needs Ray, which is not installed: pip install -e ".[ray]"') from None
+    if not ray.is_initialized():
+        if address: ray.init(address=address)
+        else: ray.init(num_cpus=num_cpus or os.cpu_count(), include_dashboard=False)
+    return ray
+
+def _fold_task(task:dict) -> dict:
+    "Run one fold task (in a Ray worker)"
+    return run_fold_dir(**{k:task[k] for k in ('d', 'fold', 'rerun', 'retry_failed') if k in task}, **task.get('params', {}))
+
+def _failed_row(task:dict, e:Exception) -> dict:
+    "The row of a task whose worker died, with its `error.json` written where the driver sees the fold folder"
+    err = dict(fold=task['fold'], status='failed', error=f"{type(e).__name__}: {e}"[:2000], skipped=False)
+    d = Path(task['d'])
+    d.mkdir(parents=True, exist_ok=True)
+    if not (d/'error.json').exists(): (d/'error.json').write_text(json.dumps(err, indent=2))
+    return err
+
+def run_tasks(tasks:list, # Fold tasks: dicts with `d`, `fold`, `params` (+ `rerun`, `retry_failed`) of `run_fold_dir`, other keys for `on_result`
+              backend:str='local', # local | ray
+              address:str|None=None, # ray: address of a running cluster (default: start a local Ray)
+              num_cpus:int|None=None, # ray: CPUs of the local Ray (default: all)
+              cpus_per_trial:float=1, # ray: CPUs each fold asks for
+              gpus_per_trial:float=0, # ray: GPUs each fold asks for
+              on_result=None # Called with `(task, row)` as each fold finishes
+             ) -> list[dict]:
+    "Run fold tasks with `backend`; the rows (see `run_fold_dir`) in task order"
+    if backend not in BACKENDS: raise ConfigError(f"backend {backend!r} is not known; use one of {', '.join(BACKENDS)}")
+    rows = [None]*len(tasks)
+    def done(i, r):
+        rows[i] = r
+        if on_result: on_result(tasks[i], r)
+    if backend == 'local':
+        for i,t in enumerate(tasks): done(i, _fold_task(t))
+        return rows
+    started = not (sys.modules.get('ray') and sys.modules['ray'].is_initialized())
+    ray = init_ray(address, num_cpus)
+    try:
+        fn = importlib.import_module('defect_nb.cv')._fold_task # by reference, also when this module runs as __main__ (python -m)
+        remote = ray.remote(fn).options(num_cpus=cpus_per_trial, num_gpus=gpus_per_trial, max_retries=0)
+        refs = {remote.remote(t): i for i,t in enumerate(tasks)}
+        pending = list(refs)
+        while pending:
+            ready, pending = ray.wait(pending, num_returns=1)
+            i = refs[ready[0]]
+            try: r = ray.get(ready[0])
+            except Exception as e: r = _failed_row(tasks[i], e)
+            done(i, r)
+    finally:
+        if started: ray.shutdown()
+    return rows
+
 # %% ../nbs/07_cv.ipynb #2865f7bc
+def _abs(p):
+    "`p` as an absolute path string (relative to where the command runs), `None` stays `None`"
+    return None if p is None else str(Path(p).expanduser().resolve())
+
 def run_cv(folds:list|None=None, # Folds to run (default: all of the config)
            out_dir:str|Path|None=None, # Default: runs/cv-<experiment_name>
            rerun:bool=False, # Rerun done folds (their old runs are kept)
            report:bool=True, # Execute the CV summary report at the end
            config:str|None=None, # Experiment YAML (default: the seed experiment)
+           backend:str='local', # local (one after another) | ray
+           address:str|None=None, # ray: address of a running cluster (default: a local Ray for the run)
+           num_cpus:int|None=None, # ray: CPUs of the local Ray (default: all)
+           cpus_per_trial:float=1, # ray: CPUs per fold
+           gpus_per_trial:float=0, # ray: GPUs per fold
            **params # Further driver parameters (data, epochs, img_size, n_per_class, ...)
           ) -> pd.DataFrame:
-    "Run the fold reports one after another (resumable), then the CV summary report; return the per-fold table"
-    cfg = report_config(config, **{k:v for k,v in params.items() if k not in ('data','out_dir')})
+    "Run the fold reports (resumable) with `backend`, then the CV summary report; return the per-fold table"
+    check_params(params); check_params(dict(config=config))
+    for k in ('fold', 'out_dir'):
+        if k in params: raise ConfigError(f"driver parameter `{k}` is set by defect_cv; use --folds / --out_dir")
+    cfg = report_config(config, **{k:v for k,v in params.items() if k not in ('data',)})
     folds = list(range(cfg.n_folds)) if folds is None else [int(f) for f in folds]
     cv_dir = Path(out_dir) if out_dir else (repo_root() or Path.cwd())/'runs'/f'cv-{cfg.experiment_name}'
     cv_dir.mkdir(parents=True, exist_ok=True)
-    print(f"cross-validation of {cfg.experiment_name!r}, folds {folds}, into {cv_dir}", flush=True)
-    for i,k in enumerate(folds):
-        t0 = time.time()
-        r = run_fold(cv_dir, k, rerun=rerun, config=config, **params)
+    config = _abs(config)
+    if params.get('data') is not None: params['data'] = _abs(params['data'])
+    print(f"cross-validation of {cfg.experiment_name!r}, folds {folds}, into {cv_dir} ({backend} backend)", flush=True)
+    tasks = [dict(d=_abs(cv_dir/f'fold{k}'), fold=k, rerun=rerun, params=dict(config=config, **params)) for k in folds]
+    n = iter(range(1, len(folds)+1)); t0 = time.time()
+    def report_row(t, r):
         msg = 'already done, skipped' if r.get('skipped') else r['status']
         if r['status'] == 'done' and not r.get('skipped'):
-            m = json.loads((fold_runs(cv_dir/f'fold{k}')[-1]/'metrics.json').read_text())
+            m = json.loads((fold_runs(t['d'])[-1]/'metrics.json').read_text())
             msg += f"  f1_macro={m['f1_macro']:.4f} accuracy={m['accuracy']:.4f}"
         if r['status'] == 'failed': msg += f"  {r['error'][:300]}"
-        print(f"[{i+1}/{len(folds)}] fold {k}: {msg}  ({time.time()-t0:.0f} s)", flush=True)
+        print(f"[{next(n)}/{len(folds)}] fold {t['fold']}: {msg}  ({r.get('seconds', time.time()-t0):.0f} s)", flush=True)
+    run_tasks(tasks, backend, address, num_cpus, cpus_per_trial, gpus_per_trial, on_result=report_row)
     table, oof = collect_cv(cv_dir)
     table.to_csv(cv_dir/'cv_folds.csv', index=False)
     if len(oof): oof.to_csv(cv_dir/'cv_oof.csv', index=False)
@@ -156,6 +295,13 @@ def compare_report(run_dirs:list, # Run folders to compare
     "Execute `nbs/compare.ipynb` for `run_dirs` into `out_nb` and render it"
     return run_report(out_nb, driver='compare.ipynb', runs=','.join(map(str, run_dirs)), names=','.join(names or []))
 
+# %% ../nbs/07_cv.ipynb #e549faa6
+def _gpus(n:float|None) -> float:
+    "GPUs per Ray task: `n`, or 1 when this machine has CUDA, else 0"
+    if n is not None: return n
+    import torch
+    return 1 if torch.cuda.is_available() else 0
+
 # %% ../nbs/07_cv.ipynb #4d0ca5d8
 @call_parse
 def defect_cv(folds:str=None, # Comma-separated folds, e.g. "0,1,4" (default: all)
@@ -173,15 +319,23 @@ def defect_cv(folds:str=None, # Comma-separated folds, e.g. "0,1,4" (default: al
               precision:str=None, # Override: auto | bf16 | fp16 | fp32
               seed:int=None, # Override: seed
               n_per_class:int=None, # Subsample per class (quick runs)
-              no_report:bool=False # Skip the CV summary report
+              p:ShortParam('Any driver parameter: -p KEY VALUE (repeatable; the keys of nbs/train.ipynb)', nargs=2, action='append')=None,
+              no_report:bool=False, # Skip the CV summary report
+              backend:str='local', # local (one fold after another) | ray (folds as Ray tasks)
+              address:str=None, # ray: address of a running Ray cluster (default: start a local Ray)
+              num_cpus:int=None, # ray: CPUs of the local Ray (default: all)
+              cpus_per_trial:float=1, # ray: CPUs each fold asks for
+              gpus_per_trial:float=None # ray: GPUs each fold asks for (default: 1 if this machine has CUDA, else 0)
              ):
-    "Run the fold report for each fold (sequential, resumable), then the cross-validation summary report"
+    "Run the fold report for each fold (resumable; locally one after another, or on Ray), then the cross-validation summary report"
     params = dict(data=data, epochs=epochs, img_size=img_size, bs=bs, lr=lr, schedule=schedule, arch=arch,
                   head=head, precision=precision, seed=seed, n_per_class=n_per_class)
     params = {k:v for k,v in params.items() if v is not None}
     try:
-        table = run_cv([int(f) for f in folds.split(',')] if folds else None, out_dir, rerun, not no_report, config, **params)
-    except (ConfigError, FileNotFoundError, FileExistsError) as e:
+        params.update(parse_params(p))
+        table = run_cv([int(f) for f in folds.split(',')] if folds else None, out_dir, rerun, not no_report, params.pop('config', config),
+                       backend, address, num_cpus, cpus_per_trial, _gpus(gpus_per_trial), **params)
+    except (ConfigError, FileNotFoundError, FileExistsError, BackendError) as e:
         print(f"defect_cv: {e}", file=sys.stderr); sys.exit(2)
     failed = table[table['status'] != 'done']
     if len(failed): print(f"{len(failed)} fold(s) not done: {failed['fold'].tolist()}", file=sys.stderr); sys.exit(1)

@@ -137,7 +137,7 @@ def plot_history(steps:pd.DataFrame|str|Path|None, # Per-step table `step, epoch
     fig.suptitle(title or 'Training history')
     return fig
 
-# %% ../nbs/04_interpret.ipynb #8616f5db
+# %% ../nbs/04_interpret.ipynb #b19781d6
 def ht_seed_run(path:str|Path|None=None # Hydrogen Torch chart JSON; default: the one shipped in the package
                ) -> tuple[pd.DataFrame, pd.DataFrame]:
     "Hydrogen Torch's logged seed run as (`steps`: step, epoch, loss, lr; `history`: epoch, train_loss, valid_loss, accuracy)"
