@@ -11,8 +11,8 @@ from importlib.metadata import version as _pkg_version, PackageNotFoundError
 
 # %% auto #0
 __all__ = ['PKG_DIR', 'SEED_YAML', 'CHOICES', 'HT_MAP', 'HT_FIXED', 'HT_WHY', 'HT_NO_EFFECT', 'SEED_IRRELEVANT', 'repo_root',
-           'ConfigError', 'Config', 'from_ht', 'load_config', 'save_config', 'is_seed_experiment', 'seed_everything',
-           'file_sha1', 'git_commit', 'device_name', 'env_record']
+           'ConfigError', 'Config', 'from_ht', 'shipped_configs', 'load_config', 'save_config', 'is_seed_experiment',
+           'seed_everything', 'file_sha1', 'git_commit', 'device_name', 'env_record']
 
 # %% ../nbs/00_core.ipynb #c3402529
 PKG_DIR = Path(__file__).parent if '__file__' in globals() else Path.cwd().parent/'defect_nb'
@@ -29,9 +29,11 @@ class ConfigError(ValueError):
 
 CHOICES = dict(
     head=('Linear','fastai'), pool=('Average','GeM'), normalization=('Channel','Image','Dataset','Imagenet','None'),
-    augmentation=('None','Soft','Dihedral','Medium','Hard'), schedule=('cosine','one_cycle','linear','constant'),
+    augmentation=('None','Soft','Dihedral','Medium','Hard'), schedule=('cosine','one_cycle','flat_cos','linear','constant'),
+    class_balance=('none','weights','sampler'),
     optimizer=('AdamW','Adam','SGD'), loss=('CrossEntropy',), precision=('auto','bf16','fp16','fp32'),
-    metric=('F1','Accuracy'), mix=('Disabled','Mixup','Cutmix'), tta=('hflip','vflip','transpose'))
+    metric=('F1','Accuracy'), mix=('Disabled','Mixup','Cutmix'),
+    tta=('hflip','vflip','transpose','rot90','rot180','rot270','antitranspose','dihedral'))
 
 # %% ../nbs/00_core.ipynb #c4ddd5b7
 @dataclass
@@ -48,6 +50,8 @@ class Config:
     img_height:int=224 # Image height fed to the model
     img_width:int=224 # Image width fed to the model
     img_channels:int=3 # Channels fed to the model (grey images are replicated)
+    train_size:int|None=None # Train on random crops of this size (px, square) and predict on the whole `img_height`x`img_width` image (FixRes); None: train at the image size
+    crop_min_scale:float=0.35 # Smallest area share of a random training crop (`train_size` only)
     normalization:str='Channel' # Channel (each image and channel by its own mean/std) | Image (per image) | Dataset (train-fold stats) | Imagenet | None
     augmentation:str='Soft' # None | Soft (horizontal flips) | Dihedral (8 flips/turns + lighting) | Medium | Hard
     mix:str='Disabled' # Batch mixing: Disabled | Mixup | Cutmix
@@ -61,11 +65,13 @@ class Config:
     drop_last:bool=True # Drop the last incomplete training batch
     lr:float=1e-3 # Peak learning rate
     wd:float=0.0 # Weight decay (decoupled, AdamW)
-    schedule:str='cosine' # cosine | one_cycle | linear | constant
+    schedule:str='cosine' # cosine | one_cycle | flat_cos | linear | constant
     warmup_epochs:float=0.0 # Linear warm-up length in epochs (cosine/linear/constant)
     optimizer:str='AdamW' # AdamW | Adam | SGD
     loss:str='CrossEntropy' # Loss function
     label_smoothing:float=0.0 # Label smoothing of the cross-entropy
+    class_balance:str='none' # none | weights (loss weighted by inverse class frequency) | sampler (training batches drawn class-balanced)
+    ema:float=0.0 # Decay of an exponential moving average of the weights per step (0 = off); validation and export use the average
     grad_clip:float=0.0 # Max gradient norm, 0 = off
     grad_accum:int=1 # Accumulate gradients over this many batches
     precision:str='auto' # auto (bf16 on CPU, fp16 on CUDA) | bf16 | fp16 | fp32
@@ -74,7 +80,7 @@ class Config:
     num_workers:int=4 # DataLoader workers (used on CUDA; the CPU path decodes in-process)
     seed:int=-1 # Random seed, -1 = draw one (the seed used is recorded)
     metric:str='F1' # Main metric: F1 (macro) | Accuracy
-    tta:list=field(default_factory=list) # Test-time augmentations: hflip, vflip, transpose
+    tta:list=field(default_factory=list) # Test-time augmentations (fold predictions and export): hflip, vflip, transpose, rot90/180/270, antitranspose, or dihedral (all 7)
     save_best:bool=False # Keep the weights of the best epoch (by `metric`)
     n_show:int=8 # Images shown per grid in reports
     build_scoring_pipelines:bool=True # Export the model for `defect_nb.predict`
@@ -121,6 +127,9 @@ def _check(cfg:Config):
     if cfg.head == 'fastai' and cfg.pool != 'Average': _bad('pool', cfg.pool, "Average with head: fastai (fastai's head concatenates average and max pooling itself)")
     if cfg.lr <= 0: _bad('lr', cfg.lr, 'a positive number')
     if cfg.n_per_class is not None and cfg.n_per_class < 2: _bad('n_per_class', cfg.n_per_class, 'None or a number >= 2')
+    if cfg.train_size is not None and cfg.train_size < 8: _bad('train_size', cfg.train_size, 'None or a size >= 8 px')
+    if not 0 < cfg.crop_min_scale <= 1: _bad('crop_min_scale', cfg.crop_min_scale, 'a number in (0, 1]')
+    if not 0 <= cfg.ema < 1: _bad('ema', cfg.ema, 'a decay in [0, 1) (0 = off, e.g. 0.998)')
     for f in cfg.folds:
         if not 0 <= int(f) < cfg.n_folds: _bad('folds', f, f'fold numbers in 0..{cfg.n_folds-1}')
     return cfg
@@ -254,12 +263,18 @@ def from_ht(d:dict, verbose:bool=True) -> Config:
     except ConfigError as e: raise ConfigError(f"Hydrogen Torch experiment: {e}") from None
 
 # %% ../nbs/00_core.ipynb #83d7790b
-def load_config(path:str|Path|None=None, # A Hydrogen Torch or defect_nb YAML; `None` = the seed experiment
+def shipped_configs() -> list:
+    "Names of the configs shipped in `defect_nb/configs` (`load_config('seed')` is the seed experiment)"
+    return sorted(p.stem for p in (PKG_DIR/'configs').glob('*.yaml'))
+
+def load_config(path:str|Path|None=None, # A Hydrogen Torch or defect_nb YAML, or a shipped config's name (`seed`); `None` = the seed experiment
                 verbose:bool=True, # Print the Hydrogen Torch keys that have no effect
                 **overrides) -> Config:
     "Load a config file (either format) and apply `overrides`"
     path = Path(path) if path else SEED_YAML
-    if not path.exists(): raise FileNotFoundError(f"config file {path} does not exist; pass a Hydrogen Torch or defect_nb YAML")
+    if not path.exists() and str(path) in shipped_configs(): path = PKG_DIR/'configs'/f'{path}.yaml'
+    if not path.exists(): raise FileNotFoundError(f"config file {path} does not exist; pass a Hydrogen Torch or defect_nb YAML, "
+                                                  f"or one of the shipped configs: {', '.join(shipped_configs())}")
     try: d = yaml.safe_load(path.read_text()) or {}
     except yaml.YAMLError as e: raise ConfigError(f"{path} is not valid YAML: {e}") from None
     if not isinstance(d, dict): raise ConfigError(f"{path} must hold a mapping of config keys")

@@ -14,7 +14,7 @@ from fastcore.script import anno_parser
 with warnings.catch_warnings(): # fastai's import-time `torch.jit.script` deprecation notice is not ours to show
     warnings.filterwarnings('ignore', message='`torch.jit.script` is deprecated', category=FutureWarning)
     from fastai.vision.all import (PILImage, TensorImage, DataBlock, ImageBlock, CategoryBlock, ColReader, ColSplitter,
-        Resize, Normalize, IntToFloatTensor, ToTensor, DisplayedTransform, RandTransform, Brightness,
+        Resize, RandomResizedCrop, Normalize, IntToFloatTensor, ToTensor, DisplayedTransform, RandTransform, Brightness,
         Contrast, Rotate, Zoom, RandomErasing, cutout_gaussian, setup_aug_tfms, imagenet_stats, default_device, DataLoaders)
 from sklearn.model_selection import StratifiedGroupKFold
 from .core import Config, repo_root
@@ -25,7 +25,8 @@ __all__ = ['IMG_EXTS', 'NEU_CLASSES', 'NEU_CLS_ABBR', 'MIN_SIDE', 'MAX_MPX', 'FO
            'detect_layout', 'discover', 'pixel_hash', 'check_image', 'validate_images', 'make_folds', 'excluded_path',
            'load_folds', 'build_folds', 'subsample_folds', 'DataSource', 'default_cache', 'find_neu', 'committed_folds',
            'resolve_data', 'DefectImage', 'RandomDihedral', 'RandomHFlip', 'RandErasing', 'PerImageNorm', 'aug_tfms',
-           'channel_stats', 'norm_tfm', 'get_dls', 'DefectPreprocess', 'inference_tfms', 'defect_folds', 'defect_synth']
+           'channel_stats', 'norm_tfm', 'item_tfms', 'get_dls', 'class_weights', 'imbalance_note', 'DefectPreprocess',
+           'inference_tfms', 'defect_folds', 'defect_synth']
 
 # %% ../nbs/01_data.ipynb #6142aad9
 class DataError(ValueError):
@@ -691,6 +692,15 @@ def norm_tfm(normalization:str, # Channel | Image | Dataset | Imagenet | None
     return Normalize.from_stats(*stats, cuda=False), stats
 
 # %% ../nbs/01_data.ipynb #a3eb0fee
+def item_tfms(cfg:Config # Uses img_height/width, train_size, crop_min_scale
+             ) -> list:
+    "Per-image resizing: the whole image at `img_height`x`img_width`, or (with `train_size`) random crops for training only"
+    full = Resize((cfg.img_height, cfg.img_width))
+    if not cfg.train_size: return [full]
+    crop = RandomResizedCrop(cfg.train_size, min_scale=cfg.crop_min_scale)
+    full.split_idx, crop.split_idx = 1, 0 # validation (and scoring) see the whole image; training sees the crops
+    return [full, crop]
+
 def _as_table(src_or_df, root):
     "(folds table, root) from a `DataSource`, a folds CSV path or a DataFrame"
     if isinstance(src_or_df, DataSource): return src_or_df.load(), Path(root or src_or_df.root)
@@ -727,13 +737,31 @@ def get_dls(cfg:Config, # Uses img_height/width, normalization, augmentation, bs
         bs = len(train)
     dblock = DataBlock(blocks=(ImageBlock(DefectImage), CategoryBlock(vocab=vocab, sort=False)),
                        get_x=ColReader('images', pref=f"{root.as_posix()}/"), get_y=ColReader('label'),
-                       splitter=ColSplitter('fold', on=fold),
-                       item_tfms=Resize((cfg.img_height, cfg.img_width)),
+                       splitter=ColSplitter('fold', on=fold), item_tfms=item_tfms(cfg),
                        batch_tfms=aug_tfms(cfg.augmentation) + ([norm] if norm is not None else []))
-    dls = dblock.dataloaders(df, bs=bs, drop_last=cfg.drop_last, device=dev, path=root,
-                             num_workers=cfg.num_workers if dev.type == 'cuda' else 0)
-    dls.norm_stats, dls.normalization, dls.fold = stats, cfg.normalization, fold
+    kw = dict(bs=bs, drop_last=cfg.drop_last, device=dev, path=root, num_workers=cfg.num_workers if dev.type == 'cuda' else 0)
+    counts = train.label.value_counts().reindex(vocab, fill_value=0)
+    if cfg.class_balance == 'sampler': dls = dblock.weighted_dataloaders(df, wgts=(1 / df.label.map(counts.clip(lower=1))).to_numpy(), **kw) # fastai takes the training rows' weights
+    else: dls = dblock.dataloaders(df, **kw)
+    dls.norm_stats, dls.normalization, dls.fold, dls.class_counts = stats, cfg.normalization, fold, counts
     return dls
+
+# %% ../nbs/01_data.ipynb #de9688f0
+def class_weights(counts:pd.Series # Training images per class, in vocab order (`dls.class_counts`)
+                 ) -> torch.Tensor:
+    "Inverse-frequency loss weights `n / (k * n_c)` (classes without images get 0)"
+    c = torch.tensor(counts.to_numpy(), dtype=torch.float)
+    return torch.where(c > 0, c.sum() / ((c > 0).sum() * c.clamp_min(1)), torch.zeros_like(c))
+
+def imbalance_note(df:pd.DataFrame, # A folds table (`label` column)
+                   ratio:float=1.5 # Warn above this largest-to-smallest class ratio
+                  ) -> str|None:
+    "A one-paragraph warning when the classes of `df` are imbalanced, else `None`"
+    n = df.label.value_counts()
+    if n.max() <= ratio * n.min(): return None
+    return (f"**Imbalanced classes:** `{n.idxmax()}` has {n.max()} images, `{n.idxmin()}` {n.min()} ({n.max()/n.min():.1f}×; "
+            f"the largest class is {n.max()/n.sum():.0%} of the data). Read macro F1 and the per-class recall, not accuracy; "
+            "`class_balance: weights` or `sampler` in the config counters it.")
 
 # %% ../nbs/01_data.ipynb #b36adf62
 class DefectPreprocess:

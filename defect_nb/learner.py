@@ -13,12 +13,13 @@ from fastai.callback.fp16 import MixedPrecision
 from fastai.callback.channelslast import ChannelsLast
 from safetensors.torch import save_file
 from .core import *
+from .data import class_weights
 
 # %% auto #0
-__all__ = ['TV_ARCHS', 'MODEL_FORMAT', 'tv_weights_file', 'pretrained_state', 'GeM', 'defect_head', 'build_model',
+__all__ = ['TV_ARCHS', 'TTA_VIEWS', 'MODEL_FORMAT', 'tv_weights_file', 'pretrained_state', 'GeM', 'defect_head', 'build_model',
            'CPUMixedPrecision', 'default_device_type', 'resolve_precision', 'precision_cbs', 'opt_func',
-           'defect_metrics', 'lr_sched', 'fit_cfg', 'defect_splitter', 'defect_learner', 'export_model',
-           'model_from_meta']
+           'defect_metrics', 'lr_sched', 'fit_cfg', 'defect_splitter', 'defect_learner', 'WeightEMA', 'tta_names',
+           'tta_probs', 'export_model', 'model_from_meta']
 
 # %% ../nbs/02_learner.ipynb #3d5621d4
 TV_ARCHS = {'resnet18':'ResNet18_Weights', 'resnet34':'ResNet34_Weights',
@@ -162,6 +163,7 @@ def lr_sched(cfg:Config):
 def fit_cfg(learn:Learner, cfg:Config, cbs=None):
     "Train `learn` with the epochs, lr, weight decay and schedule of `cfg`"
     if cfg.schedule == 'one_cycle': return learn.fit_one_cycle(cfg.epochs, lr_max=cfg.lr, wd=cfg.wd, cbs=cbs)
+    if cfg.schedule == 'flat_cos': return learn.fit_flat_cos(cfg.epochs, lr=cfg.lr, wd=cfg.wd, cbs=cbs)
     return learn.fit(cfg.epochs, lr=cfg.lr, wd=cfg.wd, cbs=[ParamScheduler({'lr': lr_sched(cfg)})] + L(cbs))
 
 # %% ../nbs/02_learner.ipynb #087e7ffd
@@ -182,11 +184,54 @@ def defect_learner(dls:DataLoaders, # From `defect_nb.data.get_dls`
     if cfg.grad_accum > 1: xcbs.append(GradientAccumulation(cfg.bs*cfg.grad_accum))
     if cfg.mix == 'Mixup': xcbs.append(MixUp(cfg.mix_alpha))
     if cfg.mix == 'Cutmix': xcbs.append(CutMix(cfg.mix_alpha))
-    learn = Learner(dls, model, loss_func=CrossEntropyLossFlat(label_smoothing=cfg.label_smoothing),
+    if cfg.ema > 0: xcbs.append(WeightEMA(cfg.ema))
+    w = class_weights(dls.class_counts) if cfg.class_balance == 'weights' else None
+    learn = Learner(dls, model, loss_func=CrossEntropyLossFlat(weight=w, label_smoothing=cfg.label_smoothing),
                     opt_func=opt_func(cfg.optimizer), lr=cfg.lr, wd=cfg.wd, metrics=defect_metrics(),
                     splitter=defect_splitter, path=path, cbs=xcbs + L(cbs))
     learn.precision = prec
     return learn
+
+# %% ../nbs/02_learner.ipynb #98db9c31
+class WeightEMA(Callback):
+    "Validate with, and end training on, an exponential moving average of the weights (timm's `ModelEmaV3`)"
+    order = 65 # after the optimiser step has run
+    def __init__(self, decay:float=0.998 # Decay per step (with timm's warm-up)
+                ): self.decay = decay
+    def before_fit(self):
+        from timm.utils import ModelEmaV3
+        self.ema, self.backup = ModelEmaV3(self.model, decay=self.decay, use_warmup=True), None
+    def after_step(self): self.ema.update(self.model)
+    def _load(self, sd): self.model.load_state_dict(sd)
+    def before_validate(self):
+        self.backup = {k: v.clone() for k, v in self.model.state_dict().items()}
+        self._load(self.ema.module.state_dict())
+    def after_validate(self):
+        if self.backup is not None: self._load(self.backup); self.backup = None
+    def after_fit(self): self._load(self.ema.module.state_dict())
+
+TTA_VIEWS = {'hflip': lambda x: x.flip(-1), 'vflip': lambda x: x.flip(-2), 'transpose': lambda x: x.transpose(-1, -2),
+             'rot90': lambda x: x.rot90(1, (-2, -1)), 'rot180': lambda x: x.rot90(2, (-2, -1)),
+             'rot270': lambda x: x.rot90(3, (-2, -1)), 'antitranspose': lambda x: x.rot90(2, (-2, -1)).transpose(-1, -2)}
+
+def tta_names(tta # A list or comma-separated names of `TTA_VIEWS`; `dihedral` stands for all of them
+             ) -> list:
+    "The checked, de-duplicated view names of `tta`"
+    if isinstance(tta, str): tta = [o.strip() for o in tta.split(',') if o.strip()]
+    out = [v for o in (tta or []) for v in (TTA_VIEWS if o == 'dihedral' else [o])]
+    bad = [o for o in out if o not in TTA_VIEWS]
+    if bad: raise ValueError(f"unknown test-time augmentation {bad}: use any of {', '.join(TTA_VIEWS)}, or dihedral")
+    return list(dict.fromkeys(out))
+
+def tta_probs(model:nn.Module, # The model, in eval mode
+              xb:torch.Tensor, # A normalised batch
+              tta=() # View names (see `tta_names`)
+             ) -> torch.Tensor:
+    "Softmax probabilities (fp32) averaged over `xb` and its `tta` views"
+    names = tta_names(tta)
+    p = model(xb).float().softmax(1)
+    for o in names: p = p + model(TTA_VIEWS[o](xb)).float().softmax(1)
+    return p / (1 + len(names))
 
 # %% ../nbs/02_learner.ipynb #ffef5fe7
 MODEL_FORMAT = 'defect_nb.model/1'

@@ -14,7 +14,7 @@ from fastai.vision.all import Normalize, TensorImage
 from fastcore.script import call_parse, Param
 from .core import *
 from .data import DataError, DefectImage, IMG_EXTS, inference_tfms
-from .learner import build_model, model_from_meta, export_model, default_device_type, resolve_precision, MODEL_FORMAT
+from .learner import build_model, model_from_meta, export_model, default_device_type, resolve_precision, MODEL_FORMAT, TTA_VIEWS, tta_names, tta_probs
 
 # %% auto #0
 __all__ = ['MODEL_FILES', 'META_KEYS', 'FLIPS', 'CL_MIN_CPU', 'ModelFormatError', 'find_model_dir', 'read_meta', 'Preprocess',
@@ -115,19 +115,16 @@ class Preprocess:
         return self.batch(torch.stack([self.item(o)[1] for o in items]))
 
 # %% ../nbs/05_predict.ipynb #1224932d
-FLIPS = {'hflip': lambda x: x.flip(-1), 'vflip': lambda x: x.flip(-2), 'transpose': lambda x: x.transpose(-1, -2)}
+FLIPS = TTA_VIEWS # the view names `tta` accepts (and `dihedral` for all of them)
 
 def tta_list(tta, # None: `default`; True: `default` or all flips; False/[]: none; a list or comma-separated names
              default:list=() # The model's own list (model.json `tta`)
             ) -> list:
     "The test-time flips to average over, checked against `FLIPS`"
     if tta is None: tta = list(default)
-    elif tta is True: tta = list(default) or list(FLIPS)
+    elif tta is True: tta = list(default) or ['hflip', 'vflip', 'transpose']
     elif tta is False: tta = []
-    elif isinstance(tta, str): tta = [o.strip() for o in tta.split(',') if o.strip()]
-    bad = [o for o in tta if o not in FLIPS]
-    if bad: raise ValueError(f"unknown test-time augmentation {bad}: use any of {', '.join(FLIPS)}")
-    return list(dict.fromkeys(tta))
+    return tta_names(tta)
 
 # %% ../nbs/05_predict.ipynb #04d197bf
 CL_MIN_CPU = 112 # smallest image side for which channels_last is used on a CPU
@@ -181,10 +178,7 @@ class Predictor:
         flips = tta_list(tta, self.tta)
         xb = xb.as_subclass(torch.Tensor).to(self.device)
         if self.channels_last: xb = xb.contiguous(memory_format=torch.channels_last)
-        with torch.inference_mode(), self._autocast():
-            p = self.model(xb).float().softmax(1)
-            for f in flips: p += self.model(FLIPS[f](xb)).float().softmax(1)
-        return (p / (1 + len(flips))).cpu()
+        with torch.inference_mode(), self._autocast(): return tta_probs(self.model, xb, flips).cpu()
 
 # %% ../nbs/05_predict.ipynb #e959d650
 def load_model(path:str|Path, # Model folder (or run folder, or either file of the export)

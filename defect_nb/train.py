@@ -61,14 +61,26 @@ def classification_metrics(y_true, # True class indices
                            for i,c in enumerate(classes)})
 
 # %% ../nbs/03_train.ipynb #a4fd6b2f
+def _tta_preds(learn, tta, mixed):
+    "(probs, targets, losses) of the validation set averaged over the `tta` views, like `Predictor` scores an export"
+    model, dt = learn.model.eval(), learn.dls.device.type
+    amp = torch.autocast(dt, dtype=torch.float16 if learn.precision == 'fp16' else torch.bfloat16, enabled=mixed and learn.precision != 'fp32')
+    ps, ts = [], []
+    with torch.inference_mode(), amp:
+        for xb, yb in learn.dls.valid: ps.append(tta_probs(model, xb.as_subclass(torch.Tensor), tta).cpu()); ts.append(yb.cpu())
+    probs, targs = torch.cat(ps), torch.cat(ts).as_subclass(torch.Tensor)
+    return probs, targs, F.nll_loss(probs.clamp_min(1e-12).log(), targs, reduction='none')
+
 def fold_predictions(learn:Learner, # A trained learner
                      df:pd.DataFrame, # The validation rows (`images`, `label`, `fold`), in `dls.valid` order
-                     mixed:bool=False # Keep the mixed-precision callbacks for inference
+                     mixed:bool=False, # Keep the mixed-precision callbacks for inference
+                     tta=() # Test-time views to average over (`tta_names`), as the export will
                     ) -> pd.DataFrame:
     "Validation-fold predictions with per-class probabilities and losses"
     amp = [cb for cb in learn.cbs if isinstance(cb, (CPUMixedPrecision, MixedPrecision))]
-    with learn.removed_cbs([] if mixed else amp):
-        probs, targs, losses = learn.get_preds(ds_idx=1, with_loss=True)
+    if tta_names(tta): probs, targs, losses = _tta_preds(learn, tta, mixed)
+    else:
+        with learn.removed_cbs([] if mixed else amp): probs, targs, losses = learn.get_preds(ds_idx=1, with_loss=True)
     vocab = list(learn.dls.vocab)
     out = df[['images','label','fold']].reset_index(drop=True).copy()
     out['pred'] = [vocab[i] for i in probs.argmax(1).tolist()]
@@ -142,7 +154,7 @@ def train_fold(cfg:Config|None=None, # Experiment config (default: the seed expe
     fit_time = time.perf_counter() - t0
     hist, steps = _history(learn, log), pd.DataFrame(log.steps)
     valid_df = dls.valid.items
-    with learn.no_bar(): oof = fold_predictions(learn, valid_df, cfg.mixed_precision_inference)
+    with learn.no_bar(): oof = fold_predictions(learn, valid_df, cfg.mixed_precision_inference, cfg.tta)
     vocab = list(dls.vocab)
     m = classification_metrics(oof['label'].map(vocab.index), oof['pred'].map(vocab.index), vocab)
     env = env_record(src.folds_csv, dls.device)
