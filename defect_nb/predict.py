@@ -393,6 +393,7 @@ def defect_predict(model:str, # Exported model: its folder, a run folder, or mod
         try: df.to_csv(tmp, index=False); os.replace(tmp, out)
         except OSError as e:  # the folder was checked writable, yet writing failed (disk full, removed): keep the work
             import tempfile
+            if tmp.exists(): tmp.unlink()
             keep = Path(tempfile.mkstemp(prefix='defect_predict-', suffix='.csv')[1]); df.to_csv(keep, index=False)
             return _fail(f"cannot write {out} ({e.strerror}); the scores of all {len(df)} images were saved to {keep} instead", 3)
     print(f"defect_predict: {len(df) - n_bad} of {len(df)} images scored" + (f", {n_bad} unreadable" if n_bad else '') +

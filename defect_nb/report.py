@@ -116,9 +116,12 @@ def report_state(nb # An executed notebook (nbformat node) or its path
             return dict(state='failed', error=e, cell=i, n_cells=len(code))
     pm = nb.metadata.get('papermill')
     if pm is None: return dict(state='complete', n_cells=len(code))
-    todo = [i for i,c in enumerate(code, 1) if c.get('metadata', {}).get('papermill', {}).get('status') in ('pending', 'running')]
+    def ran(c):  # papermill marks cells it never reached `completed` when the kernel dies: they have no start time
+        m = c.get('metadata', {}).get('papermill', {})
+        return m.get('status') not in ('pending', 'running') and m.get('start_time') is not None
+    todo = [i for i,c in enumerate(code, 1) if not ran(c)]
     if pm.get('end_time') is None or todo:
-        return dict(state='interrupted', error='the run was stopped (papermill or its kernel killed) before it finished',
+        return dict(state='interrupted', error='the run was stopped (papermill or its kernel killed or dead) before it finished',
                     cell=todo[0] if todo else None, n_cells=len(code))
     return dict(state='complete', n_cells=len(code))
 
@@ -253,7 +256,7 @@ def check_driver_globals(names:list, # The kernel's global names before the driv
                         ) -> list:
     "Fail at once (`ConfigError`: did-you-mean and the known names) when papermill injected a parameter the driver does not have"
     import papermill as pm
-    from .core import _unknown
+    from defect_nb.core import _unknown
     known = list(pm.inspect_notebook(str(driver_path(driver))))
     for k in names:
         if not k.startswith('_') and k not in _KERNEL_NAMES and k not in known: _unknown(k, known, 'driver parameter')
