@@ -168,14 +168,15 @@ def check_writable(d:str|Path, # A folder (created if missing)
     return d
 
 def check_run(cfg:Config, # The experiment config
-              out_dir:str|Path, # Parent folder of run folders
+              out_dir:str|Path|None, # Parent folder of run folders (None: not checked)
               n_classes:int, # Classes of the data
-              device=None # torch device
+              device=None, # torch device
+              precision:bool=True # Check the precision on `device` (not for runs on other machines)
              ):
     "The checks of a run that can fail before its folder exists: output folder writable, precision, backbone, head and weights"
-    check_writable(out_dir, 'run output folder (out_dir)')
+    if out_dir is not None: check_writable(out_dir, 'run output folder (out_dir)')
     dev = torch.device(device or default_device_type())
-    resolve_precision(cfg.precision, dev.type)
+    if precision: resolve_precision(cfg.precision, dev.type)
     build_model(cfg.arch, n_classes, cfg.pool, cfg.dropout, cfg.pretrained, cfg.weights, cfg.zero_init_residual, cfg.head)
 
 # %% ../nbs/03_train.ipynb #a6ab4b92

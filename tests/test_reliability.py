@@ -134,6 +134,23 @@ def test_unknown_driver_parameter_fails_at_once(tmp_path, env):
     assert st['state'] == 'failed' and st['cell'] == 3 and st['error'].startswith('ConfigError: unknown driver parameter key `epoch`')
     assert 'FAILED: this report is not complete' in _html(out.with_suffix('.html'))
 
+def test_defect_cv_bad_arch_before_any_fold(tmp_path, env, capsys):
+    "defect_cv --arch resnet9: exit 2 before any fold or CV folder"
+    with pytest.raises(SystemExit) as e: defect_cv(out_dir=str(tmp_path/'cv'), arch='resnet9', n_per_class=10)
+    assert e.value.code == 2 and "unknown arch 'resnet9'" in capsys.readouterr().err
+    assert not (tmp_path/'cv').exists()
+
+def test_killed_rerun_is_interrupted(tmp_path):
+    "A killed --rerun of a done fold (old report renamed, the new one partial): the fold is interrupted, not done"
+    d = tmp_path/'fold0'; run = d/'x-fold0-1'; run.mkdir(parents=True)
+    write_status(run, 'done'); (run/'metrics.json').write_text('{}')
+    nbformat.write(nbformat.v4.new_notebook(), d/'report-old-1.ipynb'); (d/'report-old-1.html').write_text('<html>')
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell('x')]); nb.metadata['papermill'] = dict(end_time=None)
+    nbformat.write(nb, d/'report.ipynb')
+    run2 = d/'x-fold0-2'; run2.mkdir()
+    write_json_atomic(run2/'status.json', dict(state='running', pid=2**22+99, host=__import__('socket').gethostname()))
+    assert fold_status(d) == 'interrupted' and run_status(run2)['state'] == 'killed' and fold_runs(d) == [run]
+
 def test_defect_cv_unknown_parameter(tmp_path, env, capsys):
     "defect_cv -p epoch 3: exit 2 with the known keys, no CV folder"
     with pytest.raises(SystemExit) as e: defect_cv(out_dir=str(tmp_path/'cv'), p=[['epoch', '3']])
