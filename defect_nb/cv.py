@@ -65,8 +65,12 @@ def run_fold_dir(d:str|Path, # The fold folder: report.ipynb/html, error.json an
     d = Path(d); d.mkdir(parents=True, exist_ok=True)
     st = fold_status(d)
     if st == 'done' and not rerun: return dict(fold=fold, status='done', skipped=True)
-    if st == 'running': return dict(fold=fold, status='failed', skipped=True,
-                                    error=f"fold folder {d} is in use: a run in it is still running (see its status.json); wait for it to finish")
+    if st == 'running':
+        run = next(q.parent for q in d.glob('*/status.json') if run_status(q.parent)['state'] == 'running')
+        s = run_status(run)
+        return dict(fold=fold, status='failed', skipped=True,
+                    error=f"fold folder {d} has a run in progress ({run.name}: pid {s.get('pid')} on {s.get('host')}); wait for it to finish, "
+                          f"or, if that process is gone (its machine died), rename {run/'status.json'} and run again")
     if st == 'failed' and not (retry_failed or rerun): return dict(json.loads((d/'error.json').read_text()), skipped=True)
     if st == 'interrupted' and fold_runs(d) and (d/'report.ipynb').exists() and _report_complete(d/'report.ipynb'):
         _stash(d/'report.html', 'interrupted'); render_html(d/'report.ipynb')  # only the HTML was missing: finish it
