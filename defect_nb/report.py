@@ -19,8 +19,8 @@ from .interpret import *
 # %% auto #0
 __all__ = ['DRIVER', 'report_config', 'data_banner', 'load_excluded', 'split_counts', 'plot_samples', 'config_table',
            'metrics_table', 'timing_table', 'env_table', 'report_state', 'state_banner', 'render_html',
-           'papermill_output_path', 'render_after_papermill', 'defect_render', 'driver_path', 'run_report',
-           'check_driver_globals']
+           'papermill_paths', 'papermill_output_path', 'render_after_papermill', 'defect_render', 'driver_path',
+           'run_report', 'check_driver_globals']
 
 # %% ../nbs/06_report.ipynb #86ef48a1
 def report_config(config:str|Path|None=None, # Hydrogen Torch or defect_nb YAML; None = the seed experiment
@@ -177,7 +177,14 @@ def _launch_dirs(cwd:Path, # The papermill process's working directory now
     res = [Path(pwd)] if pwd else []
     return res + [a for a in (cwd, *cwd.parents) if (a/cwd_opt).resolve() == cwd.resolve()]
 
-def papermill_output_path(pid:int|None=None) -> Path|None:
+def papermill_paths(pid:int|None=None) -> tuple[Path, Path]|None:
+    "(input, output) notebooks of the `papermill` command with process id `pid` (default: this kernel's parent), or None"
+    out = papermill_output_path(pid, both=True)
+    return out if out is None else tuple(out)
+
+def papermill_output_path(pid:int|None=None, # The papermill process (default: this kernel's parent)
+                          both:bool=False # Return (input, output)
+                         ) -> Path|None:
     "The output notebook of the `papermill` command with process id `pid` (default: this kernel's parent)"
     import psutil
     from papermill.cli import papermill as pm_cli
@@ -188,18 +195,23 @@ def papermill_output_path(pid:int|None=None) -> Path|None:
     if i is None: return None
     try: ctx = pm_cli.make_context('papermill', list(cmd[i+1:]), resilient_parsing=True)
     except Exception: return None
-    out = ctx.params.get('output_path')
+    out, inp = ctx.params.get('output_path'), ctx.params.get('notebook_path') or ''
     if not out or out == '-' or '://' in out: return None
-    if not ctx.params.get('cwd'): return cwd/out
+    if not ctx.params.get('cwd'): return (cwd/inp, cwd/out) if both else cwd/out
     try: pwd = p.environ().get('PWD')
     except (psutil.Error, OSError): pwd = None
     # papermill writes the output notebook before it starts the kernel, so the right start is where it exists
-    return next((d/out for d in _launch_dirs(cwd, ctx.params['cwd'], pwd) if (d/out).is_file()), None)
+    d = next((d for d in _launch_dirs(cwd, ctx.params['cwd'], pwd) if (d/out).is_file()), None)
+    return None if d is None else (d/inp, d/out) if both else d/out
 
 def render_after_papermill() -> Path|None:
     "If papermill's CLI runs this kernel, render its output notebook to HTML once it exits; return the HTML path"
-    out = papermill_output_path()
-    if out is None: return None
+    paths = papermill_paths()
+    if paths is None: return None
+    inp, out = paths
+    if inp.resolve() == out.resolve():
+        raise ConfigError(f"papermill's output notebook {out} is its input: the driver was overwritten by this run; "
+                          f"restore it (git checkout {inp}) and pass another output path")
     log = open(out.with_suffix('.render.log'), 'w')
     subprocess.Popen([sys.executable, '-m', 'defect_nb.report', str(out), '--wait_pid', str(os.getppid())],
                      stdout=log, stderr=log, stdin=subprocess.DEVNULL, start_new_session=True)

@@ -151,6 +151,16 @@ def test_killed_rerun_is_interrupted(tmp_path):
     write_json_atomic(run2/'status.json', dict(state='running', pid=2**22+99, host=__import__('socket').gethostname()))
     assert fold_status(d) == 'interrupted' and run_status(run2)['state'] == 'killed' and fold_runs(d) == [run]
 
+def test_papermill_output_is_its_input(tmp_path, env):
+    "papermill train.ipynb train.ipynb (papermill itself overwrites the input first): the run stops at once and says how to restore it"
+    import shutil
+    shutil.copy(ROOT/'nbs'/'train.ipynb', tmp_path/'train.ipynb')
+    r = subprocess.run([PY, '-m', 'papermill', 'train.ipynb', 'train.ipynb', *_p(dict(TINY, out_dir=tmp_path/'runs'))],
+                       cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600)
+    assert r.returncode == 1
+    assert f"papermill's output notebook {tmp_path/'train.ipynb'} is its input: the driver was overwritten by this run; restore it (git checkout" in r.stderr
+    assert not (tmp_path/'runs').exists() and not (tmp_path/'train.html').exists()
+
 def test_defect_cv_unknown_parameter(tmp_path, env, capsys):
     "defect_cv -p epoch 3: exit 2 with the known keys, no CV folder"
     with pytest.raises(SystemExit) as e: defect_cv(out_dir=str(tmp_path/'cv'), p=[['epoch', '3']])
