@@ -4,7 +4,7 @@
 
 # %% ../nbs/07_cv.ipynb #8b82ccd8
 from __future__ import annotations
-import os, sys, json, time, shutil, socket, importlib
+import os, sys, json, time, shutil, socket, importlib, contextlib
 from dataclasses import asdict
 from pathlib import Path
 import pandas as pd, numpy as np, yaml
@@ -12,24 +12,37 @@ import matplotlib.pyplot as plt
 from fastcore.script import call_parse, Param
 from .core import *
 from .core import _unknown
-from .data import DataError
+from .data import DataError, resolve_data
+from .train import run_status, write_json_atomic, check_writable, fold_table, check_run
+from .learner import file_sha256
 from .report import *
 
 # %% auto #0
 __all__ = ['BACKENDS', 'fold_runs', 'fold_status', 'run_fold_dir', 'run_fold', 'fold_row', 'collect_cv', 'cv_summary',
            'BackendError', 'ShortParam', 'driver_params', 'check_params', 'parse_params', 'init_ray', 'run_tasks',
-           'run_cv', 'load_run', 'compare_runs', 'compare_report', 'defect_cv']
+           'BusyError', 'dir_lock', 'cv_manifest', 'manifest_diff', 'prepare_cv_dir', 'run_cv', 'load_run',
+           'compare_runs', 'compare_report', 'defect_cv']
 
 # %% ../nbs/07_cv.ipynb #c61c017d
 def fold_runs(fold_dir:str|Path) -> list[Path]:
-    "Run folders (holding `metrics.json`) below `fold_dir`, oldest first"
-    return sorted((p.parent for p in Path(fold_dir).glob('*/metrics.json')), key=lambda p: p.stat().st_mtime)
+    "Finished run folders below `fold_dir` (`status.json` done, or `metrics.json` of a run from before status files), oldest first"
+    return sorted((p.parent for p in Path(fold_dir).glob('*/metrics.json') if run_status(p.parent)['state'] == 'done'),
+                  key=lambda p: p.stat().st_mtime)
+
+def _report_complete(nb:Path) -> bool:
+    "Whether the executed report `nb` ran every cell without an error (an unreadable, half-written notebook is not)"
+    try: return report_state(nb)['state'] == 'complete'
+    except Exception: return False
 
 def fold_status(fold_dir:str|Path) -> str:
-    "'done', 'failed' or 'todo'"
+    "'done' (finished run, complete report and its HTML), 'running' (a live process is on it), 'failed' (error.json), 'interrupted' (left unfinished) or 'todo'"
     d = Path(fold_dir)
-    if fold_runs(d) and (d/'report.ipynb').exists(): return 'done'
-    return 'failed' if (d/'error.json').exists() else 'todo'
+    rep = d/'report.ipynb'
+    if fold_runs(d) and rep.exists() and (d/'report.html').exists() and _report_complete(rep): return 'done'
+    states = [run_status(q.parent)['state'] for q in d.glob('*/status.json')]
+    if 'running' in states: return 'running'
+    if (d/'error.json').exists(): return 'failed'
+    return 'interrupted' if rep.exists() or 'killed' in states or (d/'report.html').exists() else 'todo'
 
 def _stash(p:Path, tag:str):
     "Move `p` aside as `<stem>-<tag>-<time><suffix>` (nothing is deleted)"
@@ -52,8 +65,17 @@ def run_fold_dir(d:str|Path, # The fold folder: report.ipynb/html, error.json an
     d = Path(d); d.mkdir(parents=True, exist_ok=True)
     st = fold_status(d)
     if st == 'done' and not rerun: return dict(fold=fold, status='done', skipped=True)
+    if st == 'running':
+        run = next(q.parent for q in d.glob('*/status.json') if run_status(q.parent)['state'] == 'running')
+        s = run_status(run)
+        return dict(fold=fold, status='failed', skipped=True,
+                    error=f"fold folder {d} has a run in progress ({run.name}: pid {s.get('pid')} on {s.get('host')}); wait for it to finish, "
+                          f"or, if that process is gone (its machine died), rename {run/'status.json'} and run again")
     if st == 'failed' and not (retry_failed or rerun): return dict(json.loads((d/'error.json').read_text()), skipped=True)
-    for f in ('report.ipynb', 'report.html'): _stash(d/f, 'old')
+    if st == 'interrupted' and fold_runs(d) and (d/'report.ipynb').exists() and _report_complete(d/'report.ipynb'):
+        _stash(d/'report.html', 'interrupted'); render_html(d/'report.ipynb')  # only the HTML was missing: finish it
+        return dict(fold=fold, status='done', skipped=False, seconds=0.0)
+    for f in ('report.ipynb', 'report.html'): _stash(d/f, 'interrupted' if st == 'interrupted' else 'old')
     _stash(d/'error.json', 'old')
     t0 = time.time()
     try:
@@ -212,6 +234,78 @@ def run_tasks(tasks:list, # Fold tasks: dicts with `d`, `fold`, `params` (+ `rer
         if started: ray.shutdown()
     return rows
 
+# %% ../nbs/07_cv.ipynb #4fb1a8bc
+class BusyError(RuntimeError):
+    "A folder another process is working in"
+
+@contextlib.contextmanager
+def dir_lock(d:str|Path, # Folder to hold (created if missing)
+             what:str='CV folder' # What it is, for the error message
+            ):
+    "Hold an exclusive lock on folder `d` (`<d>/.lock`, fcntl) while the block runs; `BusyError` if another process holds it"
+    import fcntl
+    d = Path(d); d.mkdir(parents=True, exist_ok=True)
+    f = open(d/'.lock', 'a+')
+    try: fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        f.seek(0); who = f.read().strip() or 'another process'; f.close()
+        raise BusyError(f"{what} {d} is in use by {who}; wait for it to finish, or pass another --out_dir") from None
+    f.seek(0); f.truncate(); f.write(f"pid {os.getpid()} on {socket.gethostname()} since {time.strftime('%Y-%m-%d %H:%M:%S')}"); f.flush()
+    try: yield d
+    finally: fcntl.flock(f, fcntl.LOCK_UN); f.close()
+
+def cv_manifest(cfg:Config, # The experiment config of the CV
+                src, # Its `DataSource`
+                params:dict # The driver parameters (data, epochs, ...)
+               ) -> dict:
+    "What a CV folder is started with: config, data fingerprint, driver parameters (recorded in `cv.json`)"
+    return json.loads(json.dumps(dict(config=asdict(cfg), data=dict(path=str(src.root), folds_sha256=file_sha256(src.folds_csv)),
+                                      params={k:v for k,v in params.items() if k != 'data'}), default=str))
+
+def _legacy_manifest(cv_dir:Path) -> dict|None:
+    "The config of the latest finished run in a CV folder made before `cv.json` (None if it has none)"
+    runs = sorted((r for f in cv_dir.glob('fold*') for r in fold_runs(f)), key=lambda p: p.stat().st_mtime)
+    if not runs: return None
+    return json.loads(json.dumps(dict(config=asdict(load_config(runs[-1]/'config.yaml', verbose=False))), default=str))
+
+def manifest_diff(old:dict, # The recorded manifest
+                  new:dict # The one of this command
+                 ) -> list[str]:
+    "The differences between two manifests, one readable line each (only the keys both have; a legacy one: no seed)"
+    out = []
+    for k in sorted(set(old.get('config', {})) | set(new.get('config', {}))):
+        a, b = old.get('config', {}).get(k), new.get('config', {}).get(k)
+        if a != b and not ('params' not in old and k == 'seed'): out.append(f"{k}: {a!r} then, {b!r} now")
+    if 'data' in old and old['data']['folds_sha256'] != new['data']['folds_sha256']:
+        out.append(f"data: {old['data']['path']} (folds file sha256 {old['data']['folds_sha256'][:12]}…) then, "
+                   f"{new['data']['path']} ({new['data']['folds_sha256'][:12]}…) now")
+    if 'params' in old and old['params'] != new['params'] and not out:
+        out.append(f"parameters: {old['params']} then, {new['params']} now")
+    return out
+
+def _move_aside(d:Path) -> Path:
+    "Rename folder `d` to `<d>-old-<time>` (suffixed if taken): nothing is deleted"
+    base = d.with_name(f"{d.name}-old-{time.strftime('%Y%m%d-%H%M%S')}"); p, i = base, 1
+    while p.exists(): p, i = Path(f"{base}-{i}"), i+1
+    d.rename(p); return p
+
+def prepare_cv_dir(cv_dir:Path, # The CV folder
+                   man:dict, # From `cv_manifest`
+                   new:bool=False # Start a new CV: move an existing folder aside first
+                  ) -> Path|None:
+    "Check (or record) the manifest of `cv_dir`; a `ConfigError` naming the differences; with `new`, the old folder moved aside (returned)"
+    old, moved = None, None
+    if cv_dir.exists() and any(p.name != '.lock' for p in cv_dir.iterdir()):
+        with dir_lock(cv_dir):
+            rec = json.loads((cv_dir/'cv.json').read_text()) if (cv_dir/'cv.json').exists() else _legacy_manifest(cv_dir)
+            diff = manifest_diff(rec, man) if rec else []
+            if new: moved = _move_aside(cv_dir)
+            elif diff: raise ConfigError(f"{cv_dir} holds a cross-validation started with other settings ({'; '.join(diff)}); "
+                                         f"pass --new to start a new one there (the old folder is kept as {cv_dir.name}-old-<time>), or another --out_dir")
+    cv_dir.mkdir(parents=True, exist_ok=True)
+    if not (cv_dir/'cv.json').exists(): write_json_atomic(cv_dir/'cv.json', man)
+    return moved
+
 # %% ../nbs/07_cv.ipynb #2865f7bc
 def _abs(p):
     "`p` as an absolute path string (relative to where the command runs), `None` stays `None`"
@@ -227,6 +321,7 @@ def run_cv(folds:list|None=None, # Folds to run (default: all of the config)
            num_cpus:int|None=None, # ray: CPUs of the local Ray (default: all)
            cpus_per_trial:float=1, # ray: CPUs per fold
            gpus_per_trial:float=0, # ray: GPUs per fold
+           new:bool=False, # Start a new CV in `out_dir`: an existing one is moved aside (`<name>-old-<time>`)
            **params # Further driver parameters (data, epochs, img_size, n_per_class, ...)
           ) -> pd.DataFrame:
     "Run the fold reports (resumable) with `backend`, then the CV summary report; return the per-fold table"
@@ -235,9 +330,21 @@ def run_cv(folds:list|None=None, # Folds to run (default: all of the config)
         if k in params: raise ConfigError(f"driver parameter `{k}` is set by defect_cv; use --folds / --out_dir")
     cfg = report_config(config, **{k:v for k,v in params.items() if k not in ('data',)})
     folds = list(range(cfg.n_folds)) if folds is None else [int(f) for f in folds]
+    bad = [f for f in folds if not 0 <= f < cfg.n_folds]
+    if bad: raise ConfigError(f"fold(s) {bad} outside 0..{cfg.n_folds-1}; pass --folds within them")
+    _check_data(params.get('data'))
+    src = resolve_data(params.get('data'), n_per_class=cfg.n_per_class, n_folds=cfg.n_folds, seed=cfg.fold_seed, verbose=False)
+    table = fold_table(src, cfg)  # the folds file and n_per_class are checked before any fold runs
+    check_run(cfg, None, table['label'].nunique(), precision=backend == 'local')  # so are the backbone, head and weights
     cv_dir = Path(out_dir) if out_dir else (repo_root() or Path.cwd())/'runs'/f'cv-{cfg.experiment_name}'
-    cv_dir.mkdir(parents=True, exist_ok=True)
-    config = _abs(config)
+    check_writable(cv_dir.parent if not cv_dir.exists() else cv_dir, 'CV output folder')
+    moved = prepare_cv_dir(cv_dir, cv_manifest(cfg, src, dict(params, config=_abs(config))), new)
+    if moved: print(f"started a new cross-validation in {cv_dir}; the earlier one is kept in {moved}", flush=True)
+    with dir_lock(cv_dir): return _run_cv(cv_dir, cfg, folds, rerun, report, _abs(config), backend, address, num_cpus,
+                                          cpus_per_trial, gpus_per_trial, params)
+
+def _run_cv(cv_dir, cfg, folds, rerun, report, config, backend, address, num_cpus, cpus_per_trial, gpus_per_trial, params):
+    "The body of `run_cv`, run while it holds the lock of `cv_dir`"
     if params.get('data') is not None: params['data'] = _abs(params['data'])
     print(f"cross-validation of {cfg.experiment_name!r}, folds {folds}, into {cv_dir} ({backend} backend)", flush=True)
     tasks = [dict(d=_abs(cv_dir/f'fold{k}'), fold=k, rerun=rerun, params=dict(config=config, **params)) for k in folds]
@@ -320,6 +427,7 @@ def defect_cv(folds:str=None, # Comma-separated folds, e.g. "0,1,4" (default: al
               seed:int=None, # Override: seed
               n_per_class:int=None, # Subsample per class (quick runs)
               p:ShortParam('Any driver parameter: -p KEY VALUE (repeatable; the keys of nbs/train.ipynb)', nargs=2, action='append')=None,
+              new:bool=False, # Start a new CV in the CV folder (an existing one is moved to <name>-old-<time>, nothing is deleted)
               no_report:bool=False, # Skip the CV summary report
               backend:str='local', # local (one fold after another) | ray (folds as Ray tasks)
               address:str=None, # ray: address of a running Ray cluster (default: start a local Ray)
@@ -327,15 +435,15 @@ def defect_cv(folds:str=None, # Comma-separated folds, e.g. "0,1,4" (default: al
               cpus_per_trial:float=1, # ray: CPUs each fold asks for
               gpus_per_trial:float=None # ray: GPUs each fold asks for (default: 1 if this machine has CUDA, else 0)
              ):
-    "Run the fold report for each fold (resumable; locally one after another, or on Ray), then the cross-validation summary report"
+    "Run the fold report for each fold (resumable; locally one after another, or on Ray), then the CV summary. Exit code: 0 all folds done, 1 some not, 2 nothing run (arguments, data, settings differ from the CV folder's, folder busy)"
     params = dict(data=data, epochs=epochs, img_size=img_size, bs=bs, lr=lr, schedule=schedule, arch=arch,
                   head=head, precision=precision, seed=seed, n_per_class=n_per_class)
     params = {k:v for k,v in params.items() if v is not None}
     try:
         params.update(parse_params(p))
         table = run_cv([int(f) for f in folds.split(',')] if folds else None, out_dir, rerun, not no_report, params.pop('config', config),
-                       backend, address, num_cpus, cpus_per_trial, _gpus(gpus_per_trial), **params)
-    except (ConfigError, FileNotFoundError, FileExistsError, BackendError) as e:
+                       backend, address, num_cpus, cpus_per_trial, _gpus(gpus_per_trial), new, **params)
+    except (ConfigError, DataError, FileNotFoundError, FileExistsError, BackendError, BusyError) as e:
         print(f"defect_cv: {e}", file=sys.stderr); sys.exit(2)
     failed = table[table['status'] != 'done']
     if len(failed): print(f"{len(failed)} fold(s) not done: {failed['fold'].tolist()}", file=sys.stderr); sys.exit(1)

@@ -21,14 +21,17 @@ from .core import Config, repo_root
 
 # %% auto #0
 __all__ = ['IMG_EXTS', 'NEU_CLASSES', 'NEU_CLS_ABBR', 'MIN_SIDE', 'MAX_MPX', 'FOLDS_COLS', 'LAYOUTS', 'SKIP_DIRS',
-           'DEMO_PER_CLASS', 'SYNTH_VERSION', 'DataError', 'load_image', 'synth_image', 'synth_dataset',
+           'DEMO_PER_CLASS', 'SYNTH_VERSION', 'DataWarning', 'DataError', 'load_image', 'synth_image', 'synth_dataset',
            'detect_layout', 'discover', 'pixel_hash', 'check_image', 'validate_images', 'make_folds', 'excluded_path',
-           'load_folds', 'build_folds', 'subsample_folds', 'DataSource', 'default_cache', 'find_neu', 'committed_folds',
-           'resolve_data', 'DefectImage', 'RandomDihedral', 'RandomHFlip', 'RandErasing', 'PerImageNorm', 'aug_tfms',
-           'channel_stats', 'norm_tfm', 'item_tfms', 'get_dls', 'class_weights', 'imbalance_note', 'DefectPreprocess',
-           'inference_tfms', 'defect_folds', 'defect_synth']
+           'load_folds', 'build_folds', 'subsample_folds', 'check_folds', 'DataSource', 'default_cache', 'find_neu',
+           'committed_folds', 'resolve_data', 'DefectImage', 'RandomDihedral', 'RandomHFlip', 'RandErasing',
+           'PerImageNorm', 'aug_tfms', 'channel_stats', 'norm_tfm', 'item_tfms', 'get_dls', 'class_weights',
+           'imbalance_note', 'DefectPreprocess', 'inference_tfms', 'defect_folds', 'defect_synth']
 
 # %% ../nbs/01_data.ipynb #6142aad9
+class DataWarning(UserWarning):
+    "Data that is used, but not all of it (e.g. a skipped folder holding images)"
+
 class DataError(ValueError):
     "Input data that cannot be used; the message says what is wrong and what to do"
 
@@ -172,11 +175,16 @@ def synth_dataset(out_dir:str|Path, # Folder to write `images/<class>_<n>.jpg` i
                   per_class:int=50, # Images per class
                   seed:int=0, # Seed of the data set
                   size:int=200, # Side of the images in pixels
-                  verbose:bool=True # Print the number of images and the speed
+                  verbose:bool=True, # Print the number of images and the speed
+                  force:bool=False # Replace files of the same names already in `out_dir/images`
                  ) -> Path:
-    "Write a NEU-DET-layout demo data set of `6 x per_class` JPEGs; return `out_dir`"
+    "Write a NEU-DET-layout demo data set of `6 x per_class` JPEGs; return `out_dir` (existing files are never replaced unless `force`)"
     if per_class < 1: raise DataError(f"per_class is {per_class}; ask for 1 or more images per class")
-    out = Path(out_dir); (out/'images').mkdir(parents=True, exist_ok=True)
+    out = Path(out_dir)
+    taken = [f for f in (out/'images'/f'{l}_{i+1}.jpg' for l in NEU_CLASSES for i in range(per_class)) if f.exists()]
+    if taken and not force: raise DataError(f"{out/'images'} already holds {len(taken)} of the files the demo generator writes "
+                                            f"(e.g. {taken[0].name}); pick an empty folder, or pass --force to replace them")
+    (out/'images').mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
     for label in NEU_CLASSES:
         for i in range(per_class):
@@ -205,6 +213,11 @@ def _scan(root:Path):
     "Image files below `root` (posix paths relative to it, sorted) and a count of skipped files by kind"
     imgs, skipped = [], {}
     for d, dirs, files in os.walk(root):
+        for o in dirs:
+            if (o.startswith('.') or o.lower() in SKIP_DIRS) and o.lower() != '__macosx':
+                n = sum(f.lower().endswith(IMG_EXTS) for _, _, fs in os.walk(Path(d, o)) for f in fs)
+                if n: warnings.warn(f"skipped folder {Path(d, o)} ({n} image file(s)): {'hidden' if o.startswith('.') else 'masks/annotations'} "
+                                    f"folders are never classes; rename it if it is one", DataWarning, stacklevel=2)
         dirs[:] = sorted(o for o in dirs if not o.startswith('.') and o.lower() not in SKIP_DIRS)
         for f in files:
             ext = os.path.splitext(f)[1].lower()
@@ -228,7 +241,11 @@ def _layout(root:Path, imgs:list) -> str:
         bad = next(p for p,s in zip(imgs, stems) if not _NEU_DET_RE.match(s))
         raise DataError(f"images directly in {root} (e.g. {bad}) do not name their class; {_ACCEPTED}")
     if depths == {2}:
-        if all(o[0].lower() == 'images' for o in parts) and all(_NEU_DET_RE.match(s) for s in stems): return 'neu-det'
+        if all(o[0].lower() == 'images' for o in parts):
+            bad = [p for p,s in zip(imgs, stems) if not _NEU_DET_RE.match(s)]
+            if not bad: return 'neu-det'
+            raise DataError(f"{root/bad[0]} breaks the NEU-DET naming images/<class>_<n>.<ext> ({len(bad)} of {len(imgs)} files do); "
+                            f"rename or remove it, or put the images in one folder per class")
         return 'folders'
     if len(depths) == 1: return 'split-folders'
     a = next(p for p in imgs if len(p.split('/')) == min(depths)); b = next(p for p in imgs if len(p.split('/')) == max(depths))
@@ -476,6 +493,18 @@ def subsample_folds(df:pd.DataFrame, # A folds table
     t = t.sort_values(['label','_r','fold']).groupby('label', sort=False).head(n_per_class)
     return t.drop(columns=['_k','_r']).sort_values('images').reset_index(drop=True)
 
+# %% ../nbs/01_data.ipynb #a07711fc
+def check_folds(df:pd.DataFrame, # A folds table (from `load_folds`)
+                n_folds:int, # Folds the experiment has
+                where='the folds file' # The file, for the error message
+               ) -> pd.DataFrame:
+    "`df` if every fold number is in `0..n_folds-1`, else a `DataError` naming the rows (a hand-edited file would leave them unvalidated)"
+    bad = df[(df['fold'] < 0) | (df['fold'] >= n_folds)]
+    if len(bad): raise DataError(f"{where}: {len(bad)} row(s) have a fold outside 0..{n_folds-1} (e.g. {bad['images'].iloc[0]!r} "
+                                 f"in fold {bad['fold'].iloc[0]}; folds: {sorted(df['fold'].unique().tolist())}); "
+                                 f"fix the fold column or set n_folds to match")
+    return df
+
 # %% ../nbs/01_data.ipynb #9f8f34bb
 DEMO_PER_CLASS = 50 # demo images per class when `n_per_class` is not given
 SYNTH_VERSION = 2 # bump when `synth_image` changes, so that cached demo sets are regenerated
@@ -579,6 +608,7 @@ def resolve_data(data:str|Path|None=None, # Data folder, folds CSV or Hydrogen T
             miss = [o for o in df.images if not (p.parent/o).is_file()]
             if miss: raise DataError(f"image {miss[0]!r} listed in {p} does not exist under {p.parent} ({len(miss)} of {len(df)} missing); "
                                      "keep the folds CSV in the data folder")
+            check_folds(df, n_folds, p)
             if verbose: print(f"using folds file {p}")
             return DataSource(p.parent, p, False, None, p.stem, n_per_class)
         root, csv = p.parent, p
@@ -798,18 +828,26 @@ def _folds_cmd(root:str, # Data folder in any accepted layout, or a Hydrogen Tor
                csv:str=None, # A CSV listing the images, paths relative to ROOT
                image_col:str='images', # CSV column with image paths
                label_col:str='label', # CSV column with class names
-               fold_col:str=None # CSV column with fold numbers to keep
+               fold_col:str=None, # CSV column with fold numbers to keep
+               force:bool=False # Replace an existing folds file
               ):
     "Write a stratified k-fold file (images,label,fold,dup_group) for the images in ROOT, excluding unusable files (options may be spelt --n-folds etc.)"
+    r = Path(root)
+    dest = Path(out) if out else (r/'folds.csv' if r.is_dir() and csv is None else
+                                  (r.parent if r.is_file() else r)/(Path(csv or r).stem + '_folds.csv'))
+    ins = [Path(o).resolve() for o in (csv and (r/csv if (r/csv).exists() else Path(csv)), r if r.is_file() else None) if o]
+    if dest.resolve() in ins: raise DataError(f"the output {dest} is the input CSV; pass another output path (-o)")
+    if dest.exists() and not force: raise DataError(f"{dest} exists; pass --force to replace it, or another output path (-o)")
     build_folds(root, out, n_folds, seed, strict, csv, image_col, label_col, fold_col)
 
 def _synth_cmd(out_dir:str, # Folder to write images/<class>_<n>.jpg into
                per_class:int=50, # Images per class
                seed:int=0, # Seed of the data set
-               size:int=200 # Image side in pixels
+               size:int=200, # Image side in pixels
+               force:bool=False # Replace demo images of the same names already in OUT_DIR/images
               ):
     "Write the procedural NEU-like demo data set (options may be spelt --per-class etc.)"
-    synth_dataset(out_dir, per_class, seed, size)
+    synth_dataset(out_dir, per_class, seed, size, force=force)
 
 def _norm_args(argv:list, aliases:dict) -> list:
     "`argv` with short aliases expanded and `--a-b` spelt `--a_b`"

@@ -4,7 +4,7 @@
 
 # %% ../nbs/02_learner.ipynb #9cb4eb02
 from __future__ import annotations
-import json, time, warnings
+import json, time, warnings, hashlib
 from pathlib import Path
 import torch, torchvision
 from torch import nn
@@ -19,7 +19,7 @@ from .data import class_weights
 __all__ = ['TV_ARCHS', 'TTA_VIEWS', 'MODEL_FORMAT', 'tv_weights_file', 'pretrained_state', 'GeM', 'defect_head', 'build_model',
            'CPUMixedPrecision', 'default_device_type', 'resolve_precision', 'precision_cbs', 'opt_func',
            'defect_metrics', 'lr_sched', 'fit_cfg', 'defect_splitter', 'defect_learner', 'WeightEMA', 'tta_names',
-           'tta_probs', 'export_model', 'model_from_meta']
+           'tta_probs', 'file_sha256', 'export_model', 'model_from_meta']
 
 # %% ../nbs/02_learner.ipynb #3d5621d4
 TV_ARCHS = {'resnet18':'ResNet18_Weights', 'resnet34':'ResNet34_Weights',
@@ -236,6 +236,13 @@ def tta_probs(model:nn.Module, # The model, in eval mode
 # %% ../nbs/02_learner.ipynb #ffef5fe7
 MODEL_FORMAT = 'defect_nb.model/1'
 
+def file_sha256(path:str|Path) -> str:
+    "The SHA-256 (hex) of a file's bytes, read in chunks"
+    h = hashlib.sha256()
+    with open(path, 'rb') as f:
+        for b in iter(lambda: f.read(1 << 20), b''): h.update(b)
+    return h.hexdigest()
+
 def export_model(model:nn.Module, # The trained `nn.Sequential(body, head)`
                  out_dir:str|Path, # Folder to write `model.safetensors` and `model.json` into
                  cfg:Config, # The config it was trained with
@@ -246,12 +253,15 @@ def export_model(model:nn.Module, # The trained `nn.Sequential(body, head)`
     out = Path(out_dir); out.mkdir(parents=True, exist_ok=True)
     sd = {k: v.detach().float().cpu().contiguous() if v.is_floating_point() else v.detach().cpu().contiguous()
           for k,v in model.state_dict().items()}
-    save_file(sd, str(out/'model.safetensors'), metadata={'format': MODEL_FORMAT})
+    agree = dict(arch=cfg.arch, n_out=str(len(classes)), classes=json.dumps(list(map(str, classes))),
+                 img_size=f"{cfg.img_height}x{cfg.img_width}") # what model.json must agree with (checked by `load_model`)
+    save_file(sd, str(out/'model.safetensors'), metadata={'format': MODEL_FORMAT, **agree})
     mean, std = (None, None) if norm_stats is None else (list(map(float, norm_stats[0])), list(map(float, norm_stats[1])))
     meta = dict(format=MODEL_FORMAT, arch=cfg.arch, n_out=len(classes), head=cfg.head, pool=cfg.pool, dropout=cfg.dropout,
                 classes=list(map(str, classes)), img_height=cfg.img_height, img_width=cfg.img_width,
                 normalization=cfg.normalization, mean=mean, std=std, tta=list(cfg.tta),
-                precision=cfg.precision if cfg.mixed_precision_inference else 'fp32', channels_last=cfg.channels_last)
+                precision=cfg.precision if cfg.mixed_precision_inference else 'fp32', channels_last=cfg.channels_last,
+                weights_sha256=file_sha256(out/'model.safetensors'))
     (out/'model.json').write_text(json.dumps(meta, indent=2))
     return out
 

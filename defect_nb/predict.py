@@ -14,12 +14,12 @@ from fastai.vision.all import Normalize, TensorImage
 from fastcore.script import call_parse, Param
 from .core import *
 from .data import DataError, DefectImage, IMG_EXTS, inference_tfms
-from .learner import build_model, model_from_meta, export_model, default_device_type, resolve_precision, MODEL_FORMAT, TTA_VIEWS, tta_names, tta_probs
+from .learner import build_model, model_from_meta, export_model, default_device_type, resolve_precision, MODEL_FORMAT, file_sha256, TTA_VIEWS, tta_names, tta_probs
 
 # %% auto #0
-__all__ = ['MODEL_FILES', 'META_KEYS', 'FLIPS', 'CL_MIN_CPU', 'ModelFormatError', 'find_model_dir', 'read_meta', 'Preprocess',
-           'tta_list', 'Predictor', 'load_model', 'find_images', 'defect_predict', 'bench_predict',
-           'defect_bench_predict']
+__all__ = ['MODEL_FILES', 'META_KEYS', 'FLIPS', 'CL_MIN_CPU', 'ModelFormatError', 'find_model_dir', 'read_meta', 'verify_weights',
+           'check_agreement', 'Preprocess', 'tta_list', 'Predictor', 'load_model', 'find_images', 'defect_predict',
+           'bench_predict', 'defect_bench_predict']
 
 # %% ../nbs/05_predict.ipynb #adadebb3
 MODEL_FILES = ('model.json', 'model.safetensors')
@@ -80,6 +80,38 @@ def _image(item) -> DefectImage:
     if not isinstance(item, (str, Path, bytes, Image.Image)):
         raise TypeError(f"cannot read an image from a {type(item).__name__}: pass a path, a PIL image or a numpy array")
     return DefectImage.create(item)
+
+# %% ../nbs/05_predict.ipynb #ab103e55
+def verify_weights(d:Path, # The export folder
+                   meta:dict # Its `model.json`
+                  ):
+    "Check `model.safetensors` against the SHA-256 in `model.json` (exports made before the checksum are not checked)"
+    want = meta.get('weights_sha256')
+    if want is None: return
+    got = file_sha256(d/'model.safetensors')
+    if got != want: raise ModelFormatError(f"{d/'model.safetensors'} does not match the checksum in model.json (sha256 {got[:12]}…, "
+                                           f"expected {want[:12]}…): the weights were changed or damaged after export; re-export the model")
+
+def _head_out(sd:dict) -> int|None:
+    "Outputs of the last layer of a state dict (the head's final linear layer)"
+    w = [v for k,v in sd.items() if k.endswith('weight') and v.ndim == 2]
+    return int(w[-1].shape[0]) if w else None
+
+def check_agreement(d:Path, # The export folder
+                    meta:dict, # Its `model.json`
+                    wmeta:dict, # The metadata stored in `model.safetensors`
+                    sd:dict # The weights
+                   ):
+    "Check that `model.json` agrees with the weights: output count (head shape), class names and order, input size, arch"
+    n = _head_out(sd)
+    if n is not None and n != meta['n_out']:
+        raise ModelFormatError(f"model.json in {d} lists {meta['n_out']} classes but the head in model.safetensors has {n} outputs; "
+                               "the two files come from different exports: re-export the model")
+    mine = dict(arch=str(meta['arch']), n_out=str(meta['n_out']), classes=json.dumps(list(map(str, meta['classes']))),
+                img_size=f"{meta['img_height']}x{meta['img_width']}")
+    bad = [f"{k}: model.json {mine[k]} vs weights {wmeta[k]}" for k in mine if k in wmeta and wmeta[k] != mine[k]]
+    if bad: raise ModelFormatError(f"model.json in {d} disagrees with model.safetensors ({'; '.join(bad)}); "
+                                   "restore the model.json written with these weights, or re-export the model")
 
 # %% ../nbs/05_predict.ipynb #75b4e7bd
 class Preprocess:
@@ -190,12 +222,15 @@ def load_model(path:str|Path, # Model folder (or run folder, or either file of t
     from safetensors import safe_open, SafetensorError
     d = find_model_dir(path)
     meta = read_meta(d)
+    verify_weights(d, meta)
     try:
         with safe_open(str(d/'model.safetensors'), framework='pt') as f:
-            fmt = (f.metadata() or {}).get('format', MODEL_FORMAT)
+            wmeta = f.metadata() or {}
             sd = {k: f.get_tensor(k) for k in f.keys()}
     except SafetensorError as e: raise ModelFormatError(f"{d/'model.safetensors'} is not a readable safetensors file ({e})") from None
+    fmt = wmeta.get('format', MODEL_FORMAT)
     if fmt != MODEL_FORMAT: raise ModelFormatError(f"unknown weights format {fmt!r} in {d/'model.safetensors'}: expected {MODEL_FORMAT!r}")
+    check_agreement(d, meta, wmeta, sd)
     model = model_from_meta(meta)
     try: model.load_state_dict(sd)
     except RuntimeError as e: raise ModelFormatError(f"the weights in {d} do not fit a {meta['arch']} with {meta['n_out']} outputs: {e}") from None
@@ -293,7 +328,34 @@ class _Short(Param):
     @property
     def pre(self): return '-'
 
-def _fail(msg): print(f"defect_predict: error: {msg}", file=sys.stderr); return 2
+def _fail(msg, code=2): print(f"defect_predict: error: {msg}", file=sys.stderr); return code
+
+def _inside(p:Path, d:Path) -> bool: return p == d or d in p.parents
+
+def _writable_dir(d:Path) -> str|None:
+    "Why files cannot be created in folder `d` (created if missing), or None"
+    import tempfile
+    try:
+        d.mkdir(parents=True, exist_ok=True)
+        fd, t = tempfile.mkstemp(dir=d, prefix='.write-test-'); os.close(fd); os.unlink(t)
+    except OSError as e: return e.strerror or str(e)
+
+def _check_outputs(out:Path|None, cam, files:list, paths:list, force:bool) -> str|None:
+    "Why the output CSV or the Grad-CAM folder cannot be written (existing, an input, unwritable), checked before any scoring"
+    ins = {Path(f).resolve() for f in files}
+    dirs = [Path(p).resolve() for p in paths if Path(p).is_dir()]
+    if out is not None:
+        if out.is_dir(): return f"{out} is a folder, not a CSV file; pass a file name with -o"
+        if out.resolve() in ins: return f"the output {out} is one of the input images; pass another -o"
+        if out.exists() and not force: return f"{out} exists; pass --force to replace it"
+        why = _writable_dir(out.parent if str(out.parent) else Path('.'))
+        if why: return f"cannot write {out}: {why}; pass a writable -o"
+    if cam is not None:
+        c = Path(cam).resolve()
+        if c in ins or any(_inside(c, d) for d in dirs): return f"--cam {cam} is inside an input folder (overlays would be scored next time); pass another folder"
+        if Path(cam).is_dir() and any(Path(cam).iterdir()) and not force: return f"--cam {cam} is not empty; pass --force to write into it, or an empty folder"
+        why = _writable_dir(Path(cam))
+        if why: return f"cannot write Grad-CAM overlays into {cam}: {why}; pass a writable --cam"
 
 @call_parse
 def defect_predict(model:str, # Exported model: its folder, a run folder, or model.json
@@ -307,23 +369,27 @@ def defect_predict(model:str, # Exported model: its folder, a run folder, or mod
                    precision:str=None, # fp32 | bf16 | fp16 | auto (default: the model's, fp32 unless exported otherwise)
                    num_workers:int=2 # Threads reading images
                   ) -> int:
-    "Score images with an exported model into a CSV. Exit code: 0 all scored, 1 some unreadable (see `error`), 2 bad arguments"
+    "Score images with an exported model into a CSV. Exit code: 0 all scored, 1 some unreadable (see `error`), 2 bad arguments or outputs, 3 output lost at the end (scores saved elsewhere)"
     out = Path(o) if o else None
-    if out is not None and out.exists() and not force: return _fail(f"{out} exists; pass --force to replace it")
-    if out is not None and out.is_dir(): return _fail(f"{out} is a folder, not a CSV file")
     if bs < 1: return _fail(f"--bs must be >= 1, not {bs}")
+    files = find_images(paths)
+    msg = _check_outputs(out, cam, files, paths, force)
+    if msg: return _fail(msg)
     try: pr = load_model(model, device=device, precision=precision)
     except (FileNotFoundError, ModelFormatError, ConfigError) as e: return _fail(str(e))
-    files = find_images(paths)
     if not files: print(f"defect_predict: no image files ({' '.join(IMG_EXTS)}) under {' '.join(paths)}", file=sys.stderr)
     df = pr.predict(files, bs=bs, tta=True if tta else None, errors='record', cam_dir=cam, num_workers=num_workers)
     if cam is None: df = df.drop(columns='cam', errors='ignore')
     n_bad = int((df['error'] != '').sum())
     if out is None: df.to_csv(sys.stdout, index=False)
     else:
-        out.parent.mkdir(parents=True, exist_ok=True)
         tmp = out.with_name(f".{out.name}.tmp")
-        df.to_csv(tmp, index=False); os.replace(tmp, out)
+        try: df.to_csv(tmp, index=False); os.replace(tmp, out)
+        except OSError as e:  # the folder was checked writable, yet writing failed (disk full, removed): keep the work
+            import tempfile
+            if tmp.exists(): tmp.unlink()
+            keep = Path(tempfile.mkstemp(prefix='defect_predict-', suffix='.csv')[1]); df.to_csv(keep, index=False)
+            return _fail(f"cannot write {out} ({e.strerror}); the scores of all {len(df)} images were saved to {keep} instead", 3)
     print(f"defect_predict: {len(df) - n_bad} of {len(df)} images scored" + (f", {n_bad} unreadable" if n_bad else '') +
           (f" -> {out}" if out else ''), file=sys.stderr)
     return 1 if n_bad or not files else 0

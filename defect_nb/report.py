@@ -18,8 +18,9 @@ from .interpret import *
 
 # %% auto #0
 __all__ = ['DRIVER', 'report_config', 'data_banner', 'load_excluded', 'split_counts', 'plot_samples', 'config_table',
-           'metrics_table', 'timing_table', 'env_table', 'render_html', 'papermill_output_path',
-           'render_after_papermill', 'defect_render', 'driver_path', 'run_report']
+           'metrics_table', 'timing_table', 'env_table', 'report_state', 'state_banner', 'render_html',
+           'papermill_paths', 'papermill_output_path', 'render_after_papermill', 'defect_render', 'driver_path',
+           'run_report', 'check_driver_globals']
 
 # %% ../nbs/06_report.ipynb #86ef48a1
 def report_config(config:str|Path|None=None, # Hydrogen Torch or defect_nb YAML; None = the seed experiment
@@ -101,6 +102,39 @@ def env_table(env:dict) -> pd.DataFrame:
     flat.update({f'package {k}': v for k,v in env.get('packages', {}).items()})
     return pd.DataFrame({'value': [str(v) for v in flat.values()]}, index=list(flat))
 
+# %% ../nbs/06_report.ipynb #29698eed
+def report_state(nb # An executed notebook (nbformat node) or its path
+                ) -> dict:
+    "`state` complete | failed | interrupted of an executed report, with the `error` and the `cell` (1-based code cell) where it stopped"
+    import nbformat
+    if not hasattr(nb, 'cells'): nb = nbformat.read(nb, as_version=4)
+    code = [c for c in nb.cells if c.cell_type == 'code']
+    for i,c in enumerate(code, 1):
+        err = next((o for o in c.get('outputs', []) if o.get('output_type') == 'error'), None)
+        if err is not None or c.get('metadata', {}).get('papermill', {}).get('status') == 'failed':
+            e = f"{err['ename']}: {err['evalue']}" if err is not None else 'the cell failed (the kernel died?)'
+            return dict(state='failed', error=e, cell=i, n_cells=len(code))
+    pm = nb.metadata.get('papermill')
+    if pm is None: return dict(state='complete', n_cells=len(code))
+    def ran(c):  # papermill marks cells it never reached `completed` when the kernel dies: they have no start time
+        m = c.get('metadata', {}).get('papermill', {})
+        return m.get('status') not in ('pending', 'running') and m.get('start_time') is not None
+    todo = [i for i,c in enumerate(code, 1) if not ran(c)]
+    if pm.get('end_time') is None or todo:
+        return dict(state='interrupted', error='the run was stopped (papermill or its kernel killed or dead) before it finished',
+                    cell=todo[0] if todo else None, n_cells=len(code))
+    return dict(state='complete', n_cells=len(code))
+
+def state_banner(st:dict # From `report_state`
+                ) -> str|None:
+    "Markdown of the banner for a report that is not complete (None when it is)"
+    if st['state'] == 'complete': return None
+    where = f" at code cell {st['cell']} of {st['n_cells']}" if st.get('cell') else ''
+    what = 'FAILED' if st['state'] == 'failed' else 'INTERRUPTED'
+    return (f"> **⛔ {what}: this report is not complete.** The run stopped{where}: `{st['error'][:500]}`. "
+            f"Sections after that point are missing or empty, and numbers above it may belong to an unfinished run. "
+            f"Rerun it (`defect_cv` reruns unfinished folds).")
+
 # %% ../nbs/06_report.ipynb #77ae19a7
 def _jpeg_images(nb, min_bytes:int=150_000, quality:int=85):
     "Re-encode large PNG outputs (photo-like image grids) of `nb` as JPEG, in place"
@@ -120,13 +154,15 @@ def render_html(nb_path:str|Path, # An executed notebook
                 html_path:str|Path|None=None, # Default: beside it, `.html`
                 jpeg:bool=True # Store large image grids as JPEG (a tenth of the size)
                ) -> Path:
-    "Write a self-contained HTML rendering of `nb_path` without code cells (nor the raw frontmatter cell)"
+    "Write a self-contained HTML rendering of `nb_path` without code cells (nor the raw frontmatter cell), with a banner if the report is not complete"
     import nbformat
     from nbconvert import HTMLExporter
     nb_path = Path(nb_path)
     html_path = Path(html_path) if html_path else nb_path.with_suffix('.html')
     exp = HTMLExporter(exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True, exclude_raw=True)
     nb = nbformat.read(nb_path, as_version=4)
+    banner = state_banner(report_state(nb))
+    if banner: nb.cells.insert(0, nbformat.v4.new_markdown_cell(banner))
     body, _ = exp.from_notebook_node(_jpeg_images(nb) if jpeg else nb, resources={'metadata': {'name': nb_path.stem}})
     html_path.write_text(body, encoding='utf-8')
     return html_path
@@ -141,7 +177,14 @@ def _launch_dirs(cwd:Path, # The papermill process's working directory now
     res = [Path(pwd)] if pwd else []
     return res + [a for a in (cwd, *cwd.parents) if (a/cwd_opt).resolve() == cwd.resolve()]
 
-def papermill_output_path(pid:int|None=None) -> Path|None:
+def papermill_paths(pid:int|None=None) -> tuple[Path, Path]|None:
+    "(input, output) notebooks of the `papermill` command with process id `pid` (default: this kernel's parent), or None"
+    out = papermill_output_path(pid, both=True)
+    return out if out is None else tuple(out)
+
+def papermill_output_path(pid:int|None=None, # The papermill process (default: this kernel's parent)
+                          both:bool=False # Return (input, output)
+                         ) -> Path|None:
     "The output notebook of the `papermill` command with process id `pid` (default: this kernel's parent)"
     import psutil
     from papermill.cli import papermill as pm_cli
@@ -152,18 +195,23 @@ def papermill_output_path(pid:int|None=None) -> Path|None:
     if i is None: return None
     try: ctx = pm_cli.make_context('papermill', list(cmd[i+1:]), resilient_parsing=True)
     except Exception: return None
-    out = ctx.params.get('output_path')
+    out, inp = ctx.params.get('output_path'), ctx.params.get('notebook_path') or ''
     if not out or out == '-' or '://' in out: return None
-    if not ctx.params.get('cwd'): return cwd/out
+    if not ctx.params.get('cwd'): return (cwd/inp, cwd/out) if both else cwd/out
     try: pwd = p.environ().get('PWD')
     except (psutil.Error, OSError): pwd = None
     # papermill writes the output notebook before it starts the kernel, so the right start is where it exists
-    return next((d/out for d in _launch_dirs(cwd, ctx.params['cwd'], pwd) if (d/out).is_file()), None)
+    d = next((d for d in _launch_dirs(cwd, ctx.params['cwd'], pwd) if (d/out).is_file()), None)
+    return None if d is None else (d/inp, d/out) if both else d/out
 
 def render_after_papermill() -> Path|None:
     "If papermill's CLI runs this kernel, render its output notebook to HTML once it exits; return the HTML path"
-    out = papermill_output_path()
-    if out is None: return None
+    paths = papermill_paths()
+    if paths is None: return None
+    inp, out = paths
+    if inp.resolve() == out.resolve():
+        raise ConfigError(f"papermill's output notebook {out} is its input: the driver was overwritten by this run; "
+                          f"restore it (git checkout {inp}) and pass another output path")
     log = open(out.with_suffix('.render.log'), 'w')
     subprocess.Popen([sys.executable, '-m', 'defect_nb.report', str(out), '--wait_pid', str(os.getppid())],
                      stdout=log, stderr=log, stdin=subprocess.DEVNULL, start_new_session=True)
@@ -206,8 +254,22 @@ def run_report(out_nb:str|Path, # The executed report notebook to write
     import papermill as pm
     out_nb = Path(out_nb)
     if out_nb.exists(): raise FileExistsError(f"{out_nb} exists; reports are never overwritten: choose another name")
-    out_nb.parent.mkdir(parents=True, exist_ok=True)
+    check_writable(out_nb.parent, 'report folder')
     pm.execute_notebook(str(driver_path(driver)), str(out_nb), parameters=params, kernel_name='python3',
                         progress_bar=False, log_output=log_output, cwd=str(Path.cwd()))
     if html: render_html(out_nb)
     return out_nb
+
+# %% ../nbs/06_report.ipynb #80354c35
+_KERNEL_NAMES = {'In', 'Out', 'get_ipython', 'exit', 'quit', 'open'}
+
+def check_driver_globals(names:list, # The kernel's global names before the driver imports anything (parameters + injected ones)
+                         driver:str=DRIVER # The driver notebook whose parameters cell lists the known names
+                        ) -> list:
+    "Fail at once (`ConfigError`: did-you-mean and the known names) when papermill injected a parameter the driver does not have"
+    import papermill as pm
+    from defect_nb.core import _unknown
+    known = list(pm.inspect_notebook(str(driver_path(driver))))
+    for k in names:
+        if not k.startswith('_') and k not in _KERNEL_NAMES and k not in known: _unknown(k, known, 'driver parameter')
+    return names

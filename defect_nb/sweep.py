@@ -14,6 +14,7 @@ from .core import _unknown
 from .report import *
 from .cv import *
 from .cv import _abs, _stash, _gpus
+from .data import DataError
 
 # %% auto #0
 __all__ = ['SPEC_KEYS', 'RESERVED', 'sweep_keys', 'resolve_base', 'load_spec', 'sample_random', 'expand_trials', 'trial_id',
@@ -253,6 +254,11 @@ def run_sweep(spec_path:str|Path, # The sweep YAML
         for k in params:
             if k in RESERVED: _bad_spec('-p', f"`{k}` is set by the sweep itself")
         check_params(params, sweep_keys(), 'sweep key'); spec['params'] = {**spec['params'], **params}
+    with dir_lock(spec['out_dir'], 'sweep folder'):  # one command at a time; released even if it is killed
+        return _run_sweep(spec, backend, retry_failed, rerun, address, num_cpus, cpus_per_trial, gpus_per_trial)
+
+def _run_sweep(spec, backend, retry_failed, rerun, address, num_cpus, cpus_per_trial, gpus_per_trial):
+    "The body of `run_sweep`, run while it holds the lock of the sweep folder"
     trials, tasks = plan_sweep(spec, retry_failed, rerun)
     print(f"sweep {spec['name']!r}: {len(trials)} trials, {len(tasks)} trial folds, into {spec['out_dir']} ({backend} backend)", flush=True)
     n = iter(range(1, len(tasks)+1))
@@ -285,7 +291,7 @@ def defect_sweep(spec:str, # The sweep YAML (base, grid, random, folds, seeds, d
     try:
         params = {k:v for k,v in parse_params(p, sweep_keys() + list(RESERVED)).items()}
         lb = run_sweep(spec, backend, retry_failed, rerun, params, data, out_dir, address, num_cpus, cpus_per_trial, _gpus(gpus_per_trial))
-    except (ConfigError, FileNotFoundError, FileExistsError, BackendError) as e:
+    except (ConfigError, DataError, FileNotFoundError, FileExistsError, BackendError, BusyError) as e:
         print(f"defect_sweep: {e}", file=sys.stderr); sys.exit(2)
     bad = lb[lb['status'] != 'done']
     if len(bad): print(f"{len(bad)} trial(s) not done: {bad['trial'].tolist()}", file=sys.stderr); sys.exit(1)

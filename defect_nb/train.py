@@ -4,7 +4,7 @@
 
 # %% ../nbs/03_train.ipynb #4ede4152
 from __future__ import annotations
-import json, time, shutil, sys
+import json, time, shutil, sys, os, socket, tempfile, traceback
 from dataclasses import dataclass, field, asdict
 from pathlib import Path
 import numpy as np, pandas as pd, torch
@@ -18,8 +18,9 @@ from .data import *
 from .learner import *
 
 # %% auto #0
-__all__ = ['new_run_dir', 'StepLog', 'classification_metrics', 'fold_predictions', 'RunResult', 'train_fold', 'fold_table',
-           'bench_train', 'defect_bench']
+__all__ = ['RUN_STATES', 'new_run_dir', 'write_json_atomic', 'write_status', 'run_status', 'StepLog', 'classification_metrics',
+           'fold_predictions', 'RunResult', 'check_writable', 'check_run', 'train_fold', 'fold_table', 'bench_train',
+           'defect_bench']
 
 # %% ../nbs/03_train.ipynb #0ad393df
 def new_run_dir(out_dir:str|Path, # Parent folder of all runs
@@ -32,6 +33,51 @@ def new_run_dir(out_dir:str|Path, # Parent folder of all runs
     while True:
         try: p.mkdir(parents=True, exist_ok=False); return p
         except FileExistsError: p, i = Path(f"{base}-{i}"), i+1
+
+# %% ../nbs/03_train.ipynb #2e044940
+RUN_STATES = ('running', 'done', 'failed', 'killed') # `killed`: recorded `running` by a process that is gone
+
+def write_json_atomic(path:str|Path, # File to write
+                      obj # JSON-serialisable object
+                     ) -> Path:
+    "Write `obj` as JSON to `path` atomically (temporary file in the same folder + rename): readers never see half a file"
+    path = Path(path)
+    fd, t = tempfile.mkstemp(dir=path.parent, prefix=f'.{path.name}.', suffix='.tmp')
+    try:
+        with os.fdopen(fd, 'w') as f: json.dump(obj, f, indent=2, default=str)
+        os.chmod(t, 0o644); os.replace(t, path)
+    except BaseException:
+        if os.path.exists(t): os.unlink(t)
+        raise
+    return path
+
+def write_status(run_dir:str|Path, # A run folder
+                 state:str, # running | done | failed
+                 **info # Extra fields (error, ...)
+                ) -> dict:
+    "Record the state of `run_dir` in its `status.json` (atomically) with this process id, host and time"
+    assert state in RUN_STATES[:3], state
+    s = dict(state=state, pid=os.getpid(), host=socket.gethostname(), time=time.strftime('%Y-%m-%dT%H:%M:%S'), **info)
+    write_json_atomic(Path(run_dir)/'status.json', s)
+    return s
+
+def _alive(pid, host) -> bool:
+    "Whether process `pid` on `host` may still run (a process on another host is assumed alive)"
+    if host != socket.gethostname() or not pid: return True
+    try: os.kill(int(pid), 0)
+    except ProcessLookupError: return False
+    except PermissionError: return True
+    return True
+
+def run_status(run_dir:str|Path # A run folder
+              ) -> dict:
+    "The state of a run folder from its `status.json`; `killed` when its process is gone while `running`; older folders: `done` if they hold `metrics.json`"
+    d = Path(run_dir); f = d/'status.json'
+    if not f.exists(): return dict(state='done' if (d/'metrics.json').exists() else 'killed', legacy=True)
+    try: s = json.loads(f.read_text())
+    except (OSError, ValueError) as e: return dict(state='failed', error=f"unreadable {f}: {e}")
+    if s.get('state') == 'running' and not _alive(s.get('pid'), s.get('host')): s = dict(s, state='killed')
+    return s
 
 # %% ../nbs/03_train.ipynb #197d5413
 class StepLog(Callback):
@@ -121,6 +167,30 @@ def _history(learn, log):
     h['time'] = log.epoch_times[:len(h)]
     return h
 
+# %% ../nbs/03_train.ipynb #be36cc5c
+def check_writable(d:str|Path, # A folder (created if missing)
+                   what:str='output folder' # What it is, for the error message
+                  ) -> Path:
+    "`d`, after checking that files can be created in it; else a `ConfigError` saying what, where and what to do"
+    d = Path(d)
+    try:
+        d.mkdir(parents=True, exist_ok=True)
+        fd, t = tempfile.mkstemp(dir=d, prefix='.write-test-'); os.close(fd); os.unlink(t)
+    except OSError as e: raise ConfigError(f"cannot write into the {what} {d}: {e.strerror}; pass a writable folder") from None
+    return d
+
+def check_run(cfg:Config, # The experiment config
+              out_dir:str|Path|None, # Parent folder of run folders (None: not checked)
+              n_classes:int, # Classes of the data
+              device=None, # torch device
+              precision:bool=True # Check the precision on `device` (not for runs on other machines)
+             ):
+    "The checks of a run that can fail before its folder exists: output folder writable, precision, backbone, head and weights"
+    if out_dir is not None: check_writable(out_dir, 'run output folder (out_dir)')
+    dev = torch.device(device or default_device_type())
+    if precision: resolve_precision(cfg.precision, dev.type)
+    build_model(cfg.arch, n_classes, cfg.pool, cfg.dropout, cfg.pretrained, cfg.weights, cfg.zero_init_residual, cfg.head)
+
 # %% ../nbs/03_train.ipynb #a6ab4b92
 def train_fold(cfg:Config|None=None, # Experiment config (default: the seed experiment)
                fold:int|None=None, # Held-out fold (default: the config's first `folds` entry)
@@ -134,11 +204,20 @@ def train_fold(cfg:Config|None=None, # Experiment config (default: the seed expe
     fold = cfg.folds[0] if fold is None else int(fold)
     if not 0 <= fold < cfg.n_folds: raise ConfigError(f"fold {fold} is outside 0..{cfg.n_folds-1}")
     t_start = time.perf_counter()
-    seed = seed_everything(cfg.seed)
     src = data if isinstance(data, DataSource) else resolve_data(data, n_per_class=cfg.n_per_class, n_folds=cfg.n_folds, seed=cfg.fold_seed)
     df = fold_table(src, cfg)
     if not (df['fold'] == fold).any(): raise ConfigError(f"fold {fold} has no images in {src.folds_csv}; folds present: {sorted(df['fold'].unique())}")
+    check_run(cfg, out_dir, df['label'].nunique(), device)  # before the run folder exists
+    seed = seed_everything(cfg.seed)
     run_dir = new_run_dir(out_dir, cfg.experiment_name, fold)
+    write_status(run_dir, 'running', fold=fold, experiment=cfg.experiment_name)
+    try: return _train_into(run_dir, cfg, fold, src, df, seed, device, quiet, t_start)
+    except BaseException as e:
+        write_status(run_dir, 'failed', error=f"{type(e).__name__}: {e}"[:2000], traceback=traceback.format_exc()[-4000:])
+        raise
+
+def _train_into(run_dir, cfg, fold, src, df, seed, device, quiet, t_start) -> RunResult:
+    "The body of `train_fold`: train into the existing `run_dir`, writing `status.json` done once every file is there"
     cfg_used = cfg.update(seed=seed)
     save_config(cfg_used, run_dir/'config.yaml')
     dls = get_dls(cfg_used, fold, df, root=src.root, device=device)
@@ -171,14 +250,18 @@ def train_fold(cfg:Config|None=None, # Experiment config (default: the seed expe
     if src.excluded_csv and Path(src.excluded_csv).exists(): shutil.copy(src.excluded_csv, run_dir/'excluded.csv')
     metrics['total_time_s'] = round(time.perf_counter() - t_start, 2)
     (run_dir/'env.json').write_text(json.dumps(env, indent=2))
-    (run_dir/'metrics.json').write_text(json.dumps(metrics, indent=2))
+    write_json_atomic(run_dir/'metrics.json', metrics)
+    write_status(run_dir, 'done', fold=fold, experiment=cfg.experiment_name)
     return RunResult(run_dir, cfg_used, metrics, hist, steps, oof, env, learn, src)
 
 def fold_table(src, # A `DataSource` from `resolve_data`
                cfg:Config # Its `n_per_class` subsamples
               ) -> pd.DataFrame:
-    "The folds table a run uses: the folds file of `src`, subsampled per class if `cfg.n_per_class`"
-    return subsample_folds(load_folds(src.folds_csv), cfg.n_per_class)
+    "The folds table a run uses: the folds file of `src` (its folds checked against `cfg.n_folds`), subsampled per class if `cfg.n_per_class`"
+    if cfg.n_per_class and cfg.n_per_class < cfg.n_folds:
+        raise ConfigError(f"n_per_class {cfg.n_per_class} is smaller than the {cfg.n_folds} folds: some folds would get no image of a class; "
+                          f"use n_per_class >= {cfg.n_folds}")
+    return subsample_folds(check_folds(load_folds(src.folds_csv), cfg.n_folds, src.folds_csv), cfg.n_per_class)
 
 def _n_rows(p): return 0 if not p or not Path(p).exists() else len(pd.read_csv(p))
 
