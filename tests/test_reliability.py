@@ -25,13 +25,10 @@ CFG = Config(arch='resnet18', img_height=32, img_width=32, epochs=1, bs=8, n_per
 
 
 @pytest.fixture(scope='module')
-def env(tmp_path_factory):
-    "One demo cache for the module; the worktree's package in every process (papermill's kernel included)"
-    e = {**os.environ, 'DEFECT_NB_CACHE': str(tmp_path_factory.mktemp('cache')), 'MPLBACKEND': 'Agg', 'OMP_NUM_THREADS': '1',
-         'PYTHONPATH': os.pathsep.join([str(ROOT), os.environ.get('PYTHONPATH', '')]).rstrip(os.pathsep)}
-    e.pop('DEFECT_NB_DATA', None)
-    os.environ['DEFECT_NB_CACHE'] = e['DEFECT_NB_CACHE']; os.environ.pop('DEFECT_NB_DATA', None)  # in-process calls too
-    return e
+def env(tiny_env):
+    "`tiny_env`, also for the in-process calls of this module"
+    os.environ['DEFECT_NB_CACHE'] = tiny_env['DEFECT_NB_CACHE']; os.environ.pop('DEFECT_NB_DATA', None)
+    return tiny_env
 
 
 def _p(d): return [a for k, v in d.items() for a in ('-p', k, str(v))]

@@ -11,13 +11,7 @@ METRICS = ['f1_macro', 'accuracy', 'valid_loss']
 TINY_CV = ['--epochs', '1', '--img_size', '32', '--arch', 'resnet18', '--n_per_class', '10', '-p', 'bs', '8']
 
 @pytest.fixture(scope='module')
-def env(tmp_path_factory):
-    "One demo-data cache for the module (generated once); the worktree's package for every process, Ray workers included"
-    # one thread per fold whichever the backend (Ray gives a 1-CPU task OMP_NUM_THREADS=1): same seed, same arithmetic, same metrics
-    e = {**os.environ, 'DEFECT_NB_CACHE': str(tmp_path_factory.mktemp('cache')), 'MPLBACKEND': 'Agg', 'OMP_NUM_THREADS': '1',
-         'PYTHONPATH': os.pathsep.join([str(ROOT), os.environ.get('PYTHONPATH', '')]).rstrip(os.pathsep)}
-    e.pop('DEFECT_NB_DATA', None)
-    return e
+def env(tiny_env): return tiny_env
 
 def _run(args, env, cwd, timeout=900):
     return subprocess.run([PY, *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout)
