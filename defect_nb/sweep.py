@@ -19,7 +19,7 @@ from .data import DataError
 # %% auto #0
 __all__ = ['SPEC_KEYS', 'RESERVED', 'sweep_keys', 'resolve_base', 'load_spec', 'sample_random', 'expand_trials', 'trial_id',
            'swept_keys', 'varying_keys', 'split_params', 'plan_sweep', 'collect_sweep', 'leaderboard',
-           'write_leaderboard', 'run_sweep', 'defect_sweep']
+           'write_leaderboard', 'run_sweep', 'check_sweep_data', 'defect_sweep']
 
 # %% ../nbs/08_sweep.ipynb #7d9c8932
 SPEC_KEYS = ('base', 'grid', 'random', 'folds', 'seeds', 'data', 'out_dir', 'params')
@@ -257,8 +257,25 @@ def run_sweep(spec_path:str|Path, # The sweep YAML
     with dir_lock(spec['out_dir'], 'sweep folder'):  # one command at a time; released even if it is killed
         return _run_sweep(spec, backend, retry_failed, rerun, address, num_cpus, cpus_per_trial, gpus_per_trial)
 
+def check_sweep_data(spec:dict # From `load_spec`
+                    ) -> dict:
+    "Record the data a sweep folder is started on (`sweep.json`: path and folds-file sha256), or refuse other data with a `ConfigError`"
+    from .data import resolve_data
+    from .learner import file_sha256
+    from .train import write_json_atomic
+    src = resolve_data(spec['data'], n_per_class=spec['params'].get('n_per_class'), verbose=False)
+    man = dict(data=dict(path=str(src.root), folds_sha256=file_sha256(src.folds_csv)))
+    f = Path(spec['out_dir'])/'sweep.json'
+    if f.exists():
+        diff = manifest_diff(json.loads(f.read_text()), dict(config={}, **man))
+        if diff: raise ConfigError(f"{spec['out_dir']} holds a sweep started on other data ({'; '.join(diff)}): its finished trials "
+                                   "would be taken as done; use another out_dir")
+    else: write_json_atomic(f, man)
+    return man
+
 def _run_sweep(spec, backend, retry_failed, rerun, address, num_cpus, cpus_per_trial, gpus_per_trial):
     "The body of `run_sweep`, run while it holds the lock of the sweep folder"
+    check_sweep_data(spec)
     trials, tasks = plan_sweep(spec, retry_failed, rerun)
     print(f"sweep {spec['name']!r}: {len(trials)} trials, {len(tasks)} trial folds, into {spec['out_dir']} ({backend} backend)", flush=True)
     n = iter(range(1, len(tasks)+1))

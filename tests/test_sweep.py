@@ -1,7 +1,9 @@
 "Sweeps and Ray: defect_sweep and defect_cv on tiny demo settings, with the local and the ray backend"
 import json, os, subprocess, sys
 from pathlib import Path
-import pandas as pd, pytest
+import pandas as pd, pytest, yaml
+from defect_nb.core import ConfigError
+from defect_nb.sweep import run_sweep
 
 ROOT = Path(__file__).resolve().parents[1]
 PY = sys.executable
@@ -82,3 +84,12 @@ def test_cli_errors(tmp_path, env):
     code = f"import sys, runpy; sys.modules['ray'] = None; sys.argv = {argv!r}; runpy.run_module('defect_nb.cv', run_name='__main__')"
     r = _run(['-c', code], env, tmp_path, timeout=120)
     assert r.returncode == 2 and r.stderr.strip() == 'defect_cv: --backend ray needs Ray, which is not installed: pip install -e ".[ray]"', r.stderr
+
+def test_sweep_refuses_other_data(tmp_path, env, monkeypatch):
+    "A sweep folder started on other data is refused before any trial runs (its finished trials would be taken as done)"
+    monkeypatch.setenv('DEFECT_NB_CACHE', env['DEFECT_NB_CACHE']); monkeypatch.delenv('DEFECT_NB_DATA', raising=False)
+    out = tmp_path/'out'; out.mkdir()
+    (out/'sweep.json').write_text(json.dumps({'data': {'path': '/elsewhere', 'folds_sha256': '0'*64}}))
+    spec = tmp_path/'s.yaml'; spec.write_text(yaml.safe_dump(dict(grid={'lr': [0.001]}, folds=[0], seeds=[0], out_dir=str(out), params=dict(n_per_class=10))))
+    with pytest.raises(ConfigError, match='holds a sweep started on other data'): run_sweep(spec)
+    assert [p.name for p in out.iterdir() if p.name != '.lock'] == ['sweep.json']  # no trial folder made
