@@ -12,7 +12,7 @@ from importlib.metadata import version as _pkg_version, PackageNotFoundError
 # %% auto #0
 __all__ = ['PKG_DIR', 'SEED_YAML', 'CHOICES', 'HT_MAP', 'HT_FIXED', 'HT_WHY', 'HT_NO_EFFECT', 'SEED_IRRELEVANT', 'repo_root',
            'ConfigError', 'Config', 'from_ht', 'shipped_configs', 'load_config', 'save_config', 'is_seed_experiment',
-           'seed_everything', 'file_sha1', 'git_commit', 'device_name', 'env_record']
+           'seed_everything', 'file_sha1', 'git_commit', 'device_name', 'rel_path', 'env_record']
 
 # %% ../nbs/00_core.ipynb #c3402529
 PKG_DIR = Path(__file__).parent if '__file__' in globals() else Path.cwd().parent/'defect_nb'
@@ -341,15 +341,25 @@ def device_name(device=None) -> str:
     except OSError: pass
     return f"CPU {cpu}".strip()
 
+def rel_path(p:str|Path, # A path on this machine
+             start:str|Path # The folder it is recorded from (a run's or a report's folder)
+            ) -> str:
+    "`p` relative to `start` (POSIX separators), so a record moved with its folder holds no path of this machine"
+    try: return Path(os.path.relpath(Path(p).resolve(), Path(start).resolve())).as_posix()
+    except ValueError: return Path(p).name # another drive (Windows): no relative path exists
+
 def env_record(folds_csv:str|Path|None=None, # Folds file whose fingerprint identifies the data
-               device=None) -> dict:
+               device=None,
+               start:str|Path|None=None # Record paths relative to this folder (the run's); None: as they are
+              ) -> dict:
     "What produced a run: versions, device, threads, git commit, data fingerprint"
     import torch
+    rel = (lambda p: rel_path(p, start)) if start else str
     pkgs = ['defect_nb','torch','torchvision','fastai','fastcore','numpy','pandas','pillow','scikit-learn','papermill','nbdev']
     return dict(
-        python=sys.version.split()[0], executable=sys.executable, platform=platform.platform(),
+        python=sys.version.split()[0], executable=rel(sys.executable), platform=platform.platform(),
         packages={p:_ver(p) for p in pkgs}, device=device_name(device),
         cuda=torch.version.cuda if torch.cuda.is_available() else None,
         torch_threads=torch.get_num_threads(), cpu_count=os.cpu_count(), git_commit=git_commit(),
-        folds_file=str(folds_csv) if folds_csv else None,
+        folds_file=rel(folds_csv) if folds_csv else None,
         data_fingerprint=file_sha1(folds_csv) if folds_csv and Path(folds_csv).exists() else None)

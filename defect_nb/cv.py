@@ -110,7 +110,7 @@ def fold_row(d:str|Path, # A fold folder
         m = json.loads((runs[-1]/'metrics.json').read_text())
         return dict(**info, status='done', f1_macro=m['f1_macro'], accuracy=m['accuracy'], valid_loss=m['valid_loss'],
                     n_valid=m['n_valid'], train_time_s=m['train_time_s'], train_img_s=m['train_img_s'],
-                    total_time_s=m['total_time_s'], run_dir=str(runs[-1]), error='',
+                    total_time_s=m['total_time_s'], run_dir=rel_path(runs[-1], d.parent), error='',
                     **{f'f1_{c}': v['f1'] for c,v in m['per_class'].items()}), pd.read_csv(runs[-1]/'oof.csv')
     e = json.loads((d/'error.json').read_text()) if (d/'error.json').exists() else {}
     return dict(**info, status=e.get('status', 'todo'), error=e.get('error', '')), None

@@ -17,8 +17,8 @@ from .train import *
 from .interpret import *
 
 # %% auto #0
-__all__ = ['DRIVER', 'report_config', 'data_banner', 'load_excluded', 'split_counts', 'plot_samples', 'config_table',
-           'metrics_table', 'timing_table', 'env_table', 'report_state', 'state_banner', 'render_html',
+__all__ = ['SLIM_CSS', 'DRIVER', 'report_config', 'data_banner', 'load_excluded', 'split_counts', 'plot_samples', 'config_table',
+           'metrics_table', 'timing_table', 'env_table', 'report_state', 'state_banner', 'render_html', 'slim_html',
            'papermill_paths', 'papermill_output_path', 'render_after_papermill', 'defect_render', 'driver_path',
            'run_report', 'check_driver_globals']
 
@@ -35,14 +35,14 @@ def data_banner(src) -> Markdown:
     "A banner saying which data the report was made on (loud for the demo set)"
     if src.is_demo:
         return Markdown(f"> **⚠ DEMO DATA.** No NEU data was configured, so this report was made on the embedded, "
-                        f"procedurally generated demo set (`{src.root}`). Its numbers say nothing about steel defects. "
+                        f"procedurally generated demo set (`{rel_path(src.root, Path.cwd())}`). Its numbers say nothing about steel defects. "
                         f"Pass `-p data path/to/neu-det` or set `$DEFECT_NB_DATA` to train on NEU. "
                         f"With the seed settings (ResNet50 from scratch, 224 px, batch 32) the default demo set "
                         f"is far too small to learn from in 5 epochs, so expect chance-level metrics: this run "
                         f"shows the report, not a model. To see the pipeline learn the demo classes (well above "
                         f"the 1/6 of chance, not perfectly), run e.g. "
                         f"`-p arch resnet18 -p img_size 64 -p bs 8 -p n_per_class 100 -p epochs 3`.")
-    return Markdown(f"**Data:** `{src.name}` at `{src.root}` (folds file `{src.folds_csv}`)")
+    return Markdown(f"**Data:** `{src.name}` at `{rel_path(src.root, Path.cwd())}` (folds file `{rel_path(src.folds_csv, Path.cwd())}`; paths from where the report ran)")
 
 def load_excluded(src) -> pd.DataFrame:
     "The files excluded from `src` by validation, with the reason"
@@ -164,8 +164,37 @@ def render_html(nb_path:str|Path, # An executed notebook
     banner = state_banner(report_state(nb))
     if banner: nb.cells.insert(0, nbformat.v4.new_markdown_cell(banner))
     body, _ = exp.from_notebook_node(_jpeg_images(nb) if jpeg else nb, resources={'metadata': {'name': nb_path.stem}})
-    html_path.write_text(body, encoding='utf-8')
+    html_path.write_text(slim_html(body), encoding='utf-8')
     return html_path
+
+# %% ../nbs/06_report.ipynb #a355b2cb
+SLIM_CSS = ("body{font-family:system-ui,-apple-system,'Segoe UI',Roboto,sans-serif;max-width:1150px;margin:1.5em auto;padding:0 1em;"
+            "line-height:1.45;color:#222}table{border-collapse:collapse;font-size:.88em;margin:.6em 0;display:block;overflow-x:auto;max-width:100%}"
+            "th,td{border:1px solid #ddd;padding:.2em .5em;text-align:right}th{background:#f3f3f3}img{max-width:100%;height:auto}"
+            "pre{background:#f6f6f6;padding:.5em;overflow-x:auto;font-size:.85em;white-space:pre-wrap}"
+            "blockquote{border-left:4px solid #c33;margin:.5em 0;padding:.2em 1em;background:#fff5f5}")
+
+def _small_image(kind:str, b64:str, max_side:int=1200, quality:int=70) -> str:
+    "A data URI of the image `b64` recompressed: JPEG (photo grids) at most `max_side` px, PNG (plots) as 256 colours"
+    import base64, io
+    from PIL import Image
+    im = Image.open(io.BytesIO(base64.b64decode(b64)))
+    buf = io.BytesIO()
+    if kind == 'jpeg':
+        im = im.convert('RGB'); im.thumbnail((max_side, max_side)); im.save(buf, 'JPEG', quality=quality, optimize=True)
+    else: im.convert('RGB').quantize(256, method=Image.Quantize.FASTOCTREE).save(buf, 'PNG', optimize=True)
+    new = base64.b64encode(buf.getvalue()).decode()
+    return f"data:image/{kind};base64,{new if len(new) < len(b64) else b64}"
+
+def slim_html(html:str # An nbconvert HTML page
+             ) -> str:
+    "`html` without scripts or large stylesheets (a small stylesheet instead), its embedded images recompressed"
+    import re
+    html = re.sub(r'<script\b[^>]*>.*?</script>\s*', '', html, flags=re.S)
+    html = re.sub(r'<style\b[^>]*>.*?</style>\s*', lambda m: m.group(0) if len(m.group(0)) < 2000 else '', html, flags=re.S)
+    html = re.sub(r'<link\b[^>]*>', '', html)
+    html = html.replace('</head>', f'<style>{SLIM_CSS}</style>\n</head>', 1)
+    return re.sub(r'data:image/(png|jpeg);base64,([A-Za-z0-9+/=]+)', lambda m: _small_image(m.group(1), m.group(2)), html)
 
 # %% ../nbs/06_report.ipynb #93df6aac
 def _launch_dirs(cwd:Path, # The papermill process's working directory now

@@ -236,12 +236,12 @@ def _train_into(run_dir, cfg, fold, src, df, seed, device, quiet, t_start) -> Ru
     with learn.no_bar(): oof = fold_predictions(learn, valid_df, cfg.mixed_precision_inference, cfg.tta)
     vocab = list(dls.vocab)
     m = classification_metrics(oof['label'].map(vocab.index), oof['pred'].map(vocab.index), vocab)
-    env = env_record(src.folds_csv, dls.device)
+    env = env_record(src.folds_csv, dls.device, start=run_dir)
     metrics = dict(status='ok', experiment=cfg.experiment_name, fold=fold, **m, valid_loss=float(oof['loss'].mean()),
                    n_train=int((df['fold'] != fold).sum()), n_valid=len(oof), epochs=cfg.epochs, seed=seed,
                    precision=learn.precision, device=env['device'], train_time_s=round(log.train_time, 2),
                    fit_time_s=round(fit_time, 2), train_img_s=round(log.n_seen / max(log.train_time, 1e-9), 2),
-                   data=dict(name=src.name, root=str(src.root), is_demo=bool(src.is_demo), folds_csv=str(src.folds_csv),
+                   data=dict(name=src.name, root=rel_path(src.root, run_dir), is_demo=bool(src.is_demo), folds_csv=rel_path(src.folds_csv, run_dir),
                              n_excluded=_n_rows(src.excluded_csv)))
     if cfg.build_scoring_pipelines: export_model(learn.model, run_dir, cfg_used, vocab, getattr(dls, 'norm_stats', None))
     hist.to_csv(run_dir/'history.csv', index=False)
