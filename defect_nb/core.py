@@ -345,7 +345,7 @@ def rel_path(p:str|Path, # A path on this machine
              start:str|Path # The folder it is recorded from (a run's or a report's folder)
             ) -> str:
     "`p` relative to `start` (POSIX separators), so a record moved with its folder holds no path of this machine"
-    try: return Path(os.path.relpath(Path(p).resolve(), Path(start).resolve())).as_posix()
+    try: return Path(os.path.relpath(os.path.abspath(p), os.path.abspath(start))).as_posix() # links kept: a venv's python stays the venv's
     except ValueError: return Path(p).name # another drive (Windows): no relative path exists
 
 def env_record(folds_csv:str|Path|None=None, # Folds file whose fingerprint identifies the data

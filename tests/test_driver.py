@@ -36,7 +36,7 @@ def test_papermill_fold_report(tmp_path):
     m = json.loads((run/'metrics.json').read_text())
     assert m['fold'] == 4 and m['data']['is_demo'] and 0 <= m['f1_macro'] <= 1 and m['seed'] == 1
     env = json.loads((run/'env.json').read_text())
-    assert Path(env['executable']).parent.resolve() == BIN.resolve()  # the kernel ran this venv's Python
+    assert (run/env['executable']).parent.resolve() == BIN.resolve()  # the kernel ran this venv's Python (recorded relative to the run folder)
     oof = pd.read_csv(run/'oof.csv')
     assert (oof['fold'] == 4).all() and len(oof) == m['n_valid']
     assert abs(oof.filter(like='prob_').sum(1) - 1).max() < 1e-4
