@@ -12,7 +12,8 @@ from importlib.metadata import version as _pkg_version, PackageNotFoundError
 # %% auto #0
 __all__ = ['PKG_DIR', 'SEED_YAML', 'CHOICES', 'HT_MAP', 'HT_FIXED', 'HT_WHY', 'HT_NO_EFFECT', 'SEED_IRRELEVANT', 'repo_root',
            'ConfigError', 'Config', 'from_ht', 'shipped_configs', 'load_config', 'save_config', 'is_seed_experiment',
-           'seed_everything', 'file_sha1', 'git_commit', 'device_name', 'rel_path', 'env_record']
+           'seed_everything', 'file_sha1', 'file_sha256', 'unwritable_reason', 'git_commit', 'device_name', 'rel_path',
+           'env_record']
 
 # %% ../nbs/00_core.ipynb #c3402529
 PKG_DIR = Path(__file__).parent if '__file__' in globals() else Path.cwd().parent/'defect_nb'
@@ -311,9 +312,29 @@ def seed_everything(seed:int=-1 # -1 draws a fresh random seed
     return seed
 
 # %% ../nbs/00_core.ipynb #902c6789
+def _file_hash(path, algo):
+    "The `hashlib` hash `algo` of a file's bytes, read in chunks"
+    h = hashlib.new(algo)
+    with open(path, 'rb') as f:
+        for b in iter(lambda: f.read(1 << 20), b''): h.update(b)
+    return h.hexdigest()
+
 def file_sha1(path:str|Path, n:int=16) -> str:
     "First `n` hex digits of the SHA-1 of a file's bytes"
-    return hashlib.sha1(Path(path).read_bytes()).hexdigest()[:n]
+    return _file_hash(path, 'sha1')[:n]
+
+def file_sha256(path:str|Path) -> str:
+    "The SHA-256 (hex) of a file's bytes"
+    return _file_hash(path, 'sha256')
+
+def unwritable_reason(d:str|Path # A folder (created if missing)
+                     ) -> str|None:
+    "Why files cannot be created in folder `d`, or None when they can (probed with a temporary file)"
+    import tempfile
+    try:
+        Path(d).mkdir(parents=True, exist_ok=True)
+        fd, t = tempfile.mkstemp(dir=d, prefix='.write-test-'); os.close(fd); os.unlink(t)
+    except OSError as e: return e.strerror or str(e)
 
 def git_commit(path:str|Path|None=None) -> str|None:
     "The git commit of the checkout at `path` (default: this package's), with `+dirty` if modified"

@@ -14,14 +14,13 @@ from .core import *
 from .core import _unknown
 from .data import DataError, resolve_data
 from .train import run_status, write_json_atomic, check_writable, fold_table, check_run
-from .learner import file_sha256
 from .report import *
 
 # %% auto #0
 __all__ = ['BACKENDS', 'fold_runs', 'fold_status', 'run_fold_dir', 'run_fold', 'fold_row', 'collect_cv', 'cv_summary',
            'BackendError', 'ShortParam', 'driver_params', 'check_params', 'parse_params', 'init_ray', 'run_tasks',
-           'BusyError', 'dir_lock', 'cv_manifest', 'manifest_diff', 'prepare_cv_dir', 'run_cv', 'load_run',
-           'compare_runs', 'compare_report', 'defect_cv']
+           'BusyError', 'dir_lock', 'data_manifest', 'cv_manifest', 'manifest_diff', 'prepare_cv_dir', 'run_cv',
+           'load_run', 'compare_runs', 'compare_report', 'defect_cv']
 
 # %% ../nbs/07_cv.ipynb #c61c017d
 def fold_runs(fold_dir:str|Path) -> list[Path]:
@@ -254,12 +253,17 @@ def dir_lock(d:str|Path, # Folder to hold (created if missing)
     try: yield d
     finally: fcntl.flock(f, fcntl.LOCK_UN); f.close()
 
+def data_manifest(src # A `DataSource`
+                 ) -> dict:
+    "The data a CV or sweep folder is started on: its root and the SHA-256 of its folds file"
+    return dict(path=str(src.root), folds_sha256=file_sha256(src.folds_csv))
+
 def cv_manifest(cfg:Config, # The experiment config of the CV
                 src, # Its `DataSource`
                 params:dict # The driver parameters (data, epochs, ...)
                ) -> dict:
     "What a CV folder is started with: config, data fingerprint, driver parameters (recorded in `cv.json`)"
-    return json.loads(json.dumps(dict(config=asdict(cfg), data=dict(path=str(src.root), folds_sha256=file_sha256(src.folds_csv)),
+    return json.loads(json.dumps(dict(config=asdict(cfg), data=data_manifest(src),
                                       params={k:v for k,v in params.items() if k != 'data'}), default=str))
 
 def _legacy_manifest(cv_dir:Path) -> dict|None:

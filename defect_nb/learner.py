@@ -4,7 +4,7 @@
 
 # %% ../nbs/02_learner.ipynb #9cb4eb02
 from __future__ import annotations
-import json, time, warnings, hashlib
+import json, time, warnings
 from pathlib import Path
 import torch, torchvision
 from torch import nn
@@ -19,7 +19,7 @@ from .data import class_weights
 __all__ = ['TV_ARCHS', 'TTA_VIEWS', 'MODEL_FORMAT', 'tv_weights_file', 'pretrained_state', 'GeM', 'defect_head', 'build_model',
            'CPUMixedPrecision', 'default_device_type', 'resolve_precision', 'precision_cbs', 'opt_func',
            'defect_metrics', 'lr_sched', 'fit_cfg', 'defect_splitter', 'defect_learner', 'WeightEMA', 'tta_names',
-           'tta_probs', 'file_sha256', 'export_model', 'model_from_meta']
+           'tta_probs', 'export_model', 'model_from_meta']
 
 # %% ../nbs/02_learner.ipynb #3d5621d4
 TV_ARCHS = {'resnet18':'ResNet18_Weights', 'resnet34':'ResNet34_Weights',
@@ -235,13 +235,6 @@ def tta_probs(model:nn.Module, # The model, in eval mode
 
 # %% ../nbs/02_learner.ipynb #ffef5fe7
 MODEL_FORMAT = 'defect_nb.model/1'
-
-def file_sha256(path:str|Path) -> str:
-    "The SHA-256 (hex) of a file's bytes, read in chunks"
-    h = hashlib.sha256()
-    with open(path, 'rb') as f:
-        for b in iter(lambda: f.read(1 << 20), b''): h.update(b)
-    return h.hexdigest()
 
 def export_model(model:nn.Module, # The trained `nn.Sequential(body, head)`
                  out_dir:str|Path, # Folder to write `model.safetensors` and `model.json` into

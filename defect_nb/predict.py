@@ -14,7 +14,7 @@ from fastai.vision.all import Normalize, TensorImage
 from fastcore.script import call_parse, Param
 from .core import *
 from .data import DataError, DefectImage, IMG_EXTS, inference_tfms
-from .learner import build_model, model_from_meta, export_model, default_device_type, resolve_precision, MODEL_FORMAT, file_sha256, TTA_VIEWS, tta_names, tta_probs
+from .learner import build_model, model_from_meta, export_model, default_device_type, resolve_precision, MODEL_FORMAT, TTA_VIEWS, tta_names, tta_probs
 
 # %% auto #0
 __all__ = ['MODEL_FILES', 'META_KEYS', 'FLIPS', 'CL_MIN_CPU', 'ModelFormatError', 'find_model_dir', 'read_meta', 'verify_weights',
@@ -332,14 +332,6 @@ def _fail(msg, code=2): print(f"defect_predict: error: {msg}", file=sys.stderr);
 
 def _inside(p:Path, d:Path) -> bool: return p == d or d in p.parents
 
-def _writable_dir(d:Path) -> str|None:
-    "Why files cannot be created in folder `d` (created if missing), or None"
-    import tempfile
-    try:
-        d.mkdir(parents=True, exist_ok=True)
-        fd, t = tempfile.mkstemp(dir=d, prefix='.write-test-'); os.close(fd); os.unlink(t)
-    except OSError as e: return e.strerror or str(e)
-
 def _check_outputs(out:Path|None, cam, files:list, paths:list, force:bool) -> str|None:
     "Why the output CSV or the Grad-CAM folder cannot be written (existing, an input, unwritable), checked before any scoring"
     ins = {Path(f).resolve() for f in files}
@@ -348,13 +340,13 @@ def _check_outputs(out:Path|None, cam, files:list, paths:list, force:bool) -> st
         if out.is_dir(): return f"{out} is a folder, not a CSV file; pass a file name with -o"
         if out.resolve() in ins: return f"the output {out} is one of the input images; pass another -o"
         if out.exists() and not force: return f"{out} exists; pass --force to replace it"
-        why = _writable_dir(out.parent if str(out.parent) else Path('.'))
+        why = unwritable_reason(out.parent if str(out.parent) else Path('.'))
         if why: return f"cannot write {out}: {why}; pass a writable -o"
     if cam is not None:
         c = Path(cam).resolve()
         if c in ins or any(_inside(c, d) for d in dirs): return f"--cam {cam} is inside an input folder (overlays would be scored next time); pass another folder"
         if Path(cam).is_dir() and any(Path(cam).iterdir()) and not force: return f"--cam {cam} is not empty; pass --force to write into it, or an empty folder"
-        why = _writable_dir(Path(cam))
+        why = unwritable_reason(Path(cam))
         if why: return f"cannot write Grad-CAM overlays into {cam}: {why}; pass a writable --cam"
 
 @call_parse

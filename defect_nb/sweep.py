@@ -36,8 +36,7 @@ def resolve_base(base:str|None, # A config path or the name of a shipped config 
     if base is None: return None
     for p in (Path(root)/base, PKG_DIR/'configs'/base, PKG_DIR/'configs'/f'{base}.yaml'):
         if p.is_file(): return str(p.resolve())
-    names = sorted(p.stem for p in (PKG_DIR/'configs').glob('*.yaml'))
-    raise ConfigError(f"sweep spec: base {base!r} is neither a config file nor a shipped config ({', '.join(names)})")
+    raise ConfigError(f"sweep spec: base {base!r} is neither a config file nor a shipped config ({', '.join(shipped_configs())})")
 
 # %% ../nbs/08_sweep.ipynb #a872432b
 def _bad_spec(where, msg): raise ConfigError(f"sweep spec {where}: {msg}")
@@ -261,10 +260,8 @@ def check_sweep_data(spec:dict # From `load_spec`
                     ) -> dict:
     "Record the data a sweep folder is started on (`sweep.json`: path and folds-file sha256), or refuse other data with a `ConfigError`"
     from .data import resolve_data
-    from .learner import file_sha256
     from .train import write_json_atomic
-    src = resolve_data(spec['data'], n_per_class=spec['params'].get('n_per_class'), verbose=False)
-    man = dict(data=dict(path=str(src.root), folds_sha256=file_sha256(src.folds_csv)))
+    man = dict(data=data_manifest(resolve_data(spec['data'], n_per_class=spec['params'].get('n_per_class'), verbose=False)))
     f = Path(spec['out_dir'])/'sweep.json'
     if f.exists():
         diff = manifest_diff(json.loads(f.read_text()), dict(config={}, **man))

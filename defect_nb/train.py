@@ -4,7 +4,7 @@
 
 # %% ../nbs/03_train.ipynb #4ede4152
 from __future__ import annotations
-import json, time, shutil, sys, os, socket, tempfile, traceback
+import json, time, shutil, sys, os, socket, tempfile, traceback, contextlib
 from dataclasses import dataclass, field, asdict
 from pathlib import Path
 import numpy as np, pandas as pd, torch
@@ -172,11 +172,8 @@ def check_writable(d:str|Path, # A folder (created if missing)
                    what:str='output folder' # What it is, for the error message
                   ) -> Path:
     "`d`, after checking that files can be created in it; else a `ConfigError` saying what, where and what to do"
-    d = Path(d)
-    try:
-        d.mkdir(parents=True, exist_ok=True)
-        fd, t = tempfile.mkstemp(dir=d, prefix='.write-test-'); os.close(fd); os.unlink(t)
-    except OSError as e: raise ConfigError(f"cannot write into the {what} {d}: {e.strerror}; pass a writable folder") from None
+    d = Path(d); why = unwritable_reason(d)
+    if why: raise ConfigError(f"cannot write into the {what} {d}: {why}; pass a writable folder")
     return d
 
 def check_run(cfg:Config, # The experiment config
@@ -189,7 +186,8 @@ def check_run(cfg:Config, # The experiment config
     if out_dir is not None: check_writable(out_dir, 'run output folder (out_dir)')
     dev = torch.device(device or default_device_type())
     if precision: resolve_precision(cfg.precision, dev.type)
-    build_model(cfg.arch, n_classes, cfg.pool, cfg.dropout, cfg.pretrained, cfg.weights, cfg.zero_init_residual, cfg.head)
+    with contextlib.nullcontext() if cfg.pretrained else torch.device('meta'): # the structure only (no memory, no init), unless weights must be read
+        build_model(cfg.arch, n_classes, cfg.pool, cfg.dropout, cfg.pretrained, cfg.weights, cfg.zero_init_residual, cfg.head)
 
 # %% ../nbs/03_train.ipynb #a6ab4b92
 def train_fold(cfg:Config|None=None, # Experiment config (default: the seed experiment)
