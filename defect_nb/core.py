@@ -12,8 +12,8 @@ from importlib.metadata import version as _pkg_version, PackageNotFoundError
 # %% auto #0
 __all__ = ['PKG_DIR', 'SEED_YAML', 'CHOICES', 'HT_MAP', 'HT_FIXED', 'HT_WHY', 'HT_NO_EFFECT', 'SEED_IRRELEVANT', 'repo_root',
            'ConfigError', 'Config', 'from_ht', 'shipped_configs', 'load_config', 'save_config', 'is_seed_experiment',
-           'seed_everything', 'file_sha1', 'file_sha256', 'unwritable_reason', 'git_commit', 'device_name', 'rel_path',
-           'env_record']
+           'seed_everything', 'file_sha1', 'file_sha256', 'unwritable_reason', 'check_writable', 'git_commit',
+           'device_name', 'rel_path', 'env_record']
 
 # %% ../nbs/00_core.ipynb #c3402529
 PKG_DIR = Path(__file__).parent if '__file__' in globals() else Path.cwd().parent/'defect_nb'
@@ -335,6 +335,14 @@ def unwritable_reason(d:str|Path # A folder (created if missing)
         Path(d).mkdir(parents=True, exist_ok=True)
         fd, t = tempfile.mkstemp(dir=d, prefix='.write-test-'); os.close(fd); os.unlink(t)
     except OSError as e: return e.strerror or str(e)
+
+def check_writable(d:str|Path, # A folder (created if missing)
+                   what:str='output folder' # What it is, for the error message
+                  ) -> Path:
+    "`d`, after checking that files can be created in it; else a `ConfigError` saying what, where and what to do"
+    d = Path(d); why = unwritable_reason(d)
+    if why: raise ConfigError(f"cannot write into the {what} {d}: {why}; pass a writable folder")
+    return d
 
 def git_commit(path:str|Path|None=None) -> str|None:
     "The git commit of the checkout at `path` (default: this package's), with `+dirty` if modified"

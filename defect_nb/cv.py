@@ -13,7 +13,7 @@ from fastcore.script import call_parse, Param
 from .core import *
 from .core import _unknown
 from .data import DataError, resolve_data
-from .train import run_status, write_json_atomic, check_writable, fold_table, check_run
+from .train import run_status, write_json_atomic, fold_table, check_run
 from .report import *
 
 # %% auto #0

@@ -12,15 +12,12 @@ import matplotlib.pyplot as plt
 from IPython.display import display, Markdown
 from fastcore.script import call_parse
 from .core import *
-from .data import *
-from .train import *
-from .interpret import *
 
 # %% auto #0
 __all__ = ['SLIM_CSS', 'DRIVER', 'report_config', 'data_banner', 'load_excluded', 'split_counts', 'plot_samples', 'config_table',
            'metrics_table', 'timing_table', 'env_table', 'report_state', 'state_banner', 'render_html', 'slim_html',
-           'papermill_paths', 'papermill_output_path', 'render_after_papermill', 'defect_render', 'driver_path',
-           'run_report', 'check_driver_globals']
+           'papermill_paths', 'papermill_output_path', 'render_live', 'render_after_papermill', 'finish_report',
+           'defect_render', 'driver_path', 'run_report', 'check_driver_globals']
 
 # %% ../nbs/06_report.ipynb #86ef48a1
 def report_config(config:str|Path|None=None, # Hydrogen Torch or defect_nb YAML; None = the seed experiment
@@ -67,6 +64,7 @@ def plot_samples(df:pd.DataFrame, # Folds table
                  seed:int=0 # Which images are shown
                 ):
     "A grid with `n` sample images of every class (one row per class)"
+    from defect_nb.data import load_image # the data layer (fastai, torch) only when a grid is drawn
     classes = sorted(df['label'].unique())
     fig, axs = plt.subplots(len(classes), n, figsize=(1.8*n, 1.8*len(classes)), squeeze=False)
     for r,c in enumerate(classes):
@@ -152,7 +150,8 @@ def _jpeg_images(nb, min_bytes:int=150_000, quality:int=85):
 
 def render_html(nb_path:str|Path, # An executed notebook
                 html_path:str|Path|None=None, # Default: beside it, `.html`
-                jpeg:bool=True # Store large image grids as JPEG (a tenth of the size)
+                jpeg:bool=True, # Store large image grids as JPEG (a tenth of the size)
+                state:dict|None=None # The report's state (default: `report_state` of the notebook)
                ) -> Path:
     "Write a self-contained HTML rendering of `nb_path` without code cells (nor the raw frontmatter cell), with a banner if the report is not complete"
     import nbformat
@@ -161,7 +160,7 @@ def render_html(nb_path:str|Path, # An executed notebook
     html_path = Path(html_path) if html_path else nb_path.with_suffix('.html')
     exp = HTMLExporter(exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True, exclude_raw=True)
     nb = nbformat.read(nb_path, as_version=4)
-    banner = state_banner(report_state(nb))
+    banner = state_banner(state or report_state(nb))
     if banner: nb.cells.insert(0, nbformat.v4.new_markdown_cell(banner))
     body, _ = exp.from_notebook_node(_jpeg_images(nb) if jpeg else nb, resources={'metadata': {'name': nb_path.stem}})
     html_path.write_text(slim_html(body), encoding='utf-8')
@@ -233,34 +232,65 @@ def papermill_output_path(pid:int|None=None, # The papermill process (default: t
     d = next((d for d in _launch_dirs(cwd, ctx.params['cwd'], pwd) if (d/out).is_file()), None)
     return None if d is None else (d/inp, d/out) if both else d/out
 
+_LIVE = {} # the report this kernel is writing under papermill's CLI: `out` notebook, `html` path
+
+def _stash_html(html:Path):
+    "Rename an existing report so that it is never overwritten"
+    if html.exists(): html.rename(html.with_name(f"{html.stem}-old-{time.strftime('%Y%m%d-%H%M%S')}.html"))
+
+def render_live(out:str|Path, # The notebook papermill is writing (saved as the current cell started)
+                html:str|Path, # The HTML to write
+                error:str|None=None # The error of the current cell, if it failed
+               ) -> Path:
+    "Render the report papermill is writing, from inside its last (or failing) cell: the cells before it are complete"
+    import nbformat
+    code = [c for c in nbformat.read(out, as_version=4).cells if c.cell_type == 'code']
+    cur = next((i for i,c in enumerate(code, 1) if c.get('metadata', {}).get('papermill', {}).get('status') == 'running'), None)
+    st = dict(state='complete', n_cells=len(code)) if error is None else dict(state='failed', error=error, cell=cur, n_cells=len(code))
+    return render_html(out, html, state=st)
+
+def _on_cell(res):
+    "IPython `post_run_cell` hook: a cell failed under papermill, which stops there: render now, with the error"
+    e = res.error_in_exec if res.error_in_exec is not None else res.error_before_exec
+    if e is not None and _LIVE: render_live(_LIVE['out'], _LIVE['html'], f"{type(e).__name__}: {e}")
+
 def render_after_papermill() -> Path|None:
-    "If papermill's CLI runs this kernel, render its output notebook to HTML once it exits; return the HTML path"
+    "Under papermill's CLI: note its output notebook, render it if a cell fails (and in `finish_report`); return the HTML path"
     paths = papermill_paths()
     if paths is None: return None
     inp, out = paths
     if inp.resolve() == out.resolve():
         raise ConfigError(f"papermill's output notebook {out} is its input: the driver was overwritten by this run; "
                           f"restore it (git checkout {inp}) and pass another output path")
-    log = open(out.with_suffix('.render.log'), 'w')
-    subprocess.Popen([sys.executable, '-m', 'defect_nb.report', str(out), '--wait_pid', str(os.getppid())],
+    html = out.with_suffix('.html'); _stash_html(html)
+    _LIVE.update(out=out, html=html)
+    log = open(out.with_suffix('.render.log'), 'w') # the watcher's log, removed when it has nothing to say
+    subprocess.Popen([sys.executable, '-m', 'defect_nb.report', str(out), '--wait_pid', str(os.getppid()), '--since', str(time.time())],
                      stdout=log, stderr=log, stdin=subprocess.DEVNULL, start_new_session=True)
-    return out.with_suffix('.html')
+    from IPython import get_ipython
+    ip = get_ipython()
+    if ip is not None and _on_cell not in ip.events.callbacks['post_run_cell']: ip.events.register('post_run_cell', _on_cell)
+    return html
+
+def finish_report() -> Path|None:
+    "The driver's last cell: under papermill's CLI, render the complete report (it exists when papermill returns)"
+    return render_live(_LIVE['out'], _LIVE['html']) if _LIVE else None
 
 # %% ../nbs/06_report.ipynb #f9a2e158
 @call_parse
 def defect_render(nb:str, # Executed notebook to render
                   wait_pid:int=0, # First wait for this process (papermill) to exit
+                  since:float=0, # With `wait_pid`: do nothing if the run wrote its HTML after this time (it was not killed)
                   timeout:float=4*3600 # Give up waiting after this many seconds
                  ):
-    "Render an executed report notebook to self-contained HTML beside it"
+    "Render an executed report notebook to self-contained HTML beside it (an existing one is renamed, never overwritten)"
     import psutil
     t0 = time.time()
     while wait_pid and psutil.pid_exists(wait_pid) and time.time()-t0 < timeout: time.sleep(0.5)
-    html = Path(nb).with_suffix('.html')
-    if html.exists(): html.rename(html.with_name(f"{html.stem}-old-{time.strftime('%Y%m%d-%H%M%S')}.html")) # never overwrite a report
-    out = render_html(nb, html)
-    if not wait_pid: print(out)
-    log = Path(nb).with_suffix('.render.log') # the helper's log: kept only if it has something to say (an error)
+    html, log = Path(nb).with_suffix('.html'), Path(nb).with_suffix('.render.log')
+    if not (wait_pid and html.exists() and html.stat().st_mtime >= since): # the run rendered itself unless it was killed
+        _stash_html(html); out = render_html(nb, html)
+        if not wait_pid: print(out)
     if wait_pid and log.exists() and log.stat().st_size == 0: log.unlink()
 
 # %% ../nbs/06_report.ipynb #9fca63f1

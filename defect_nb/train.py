@@ -19,8 +19,7 @@ from .learner import *
 
 # %% auto #0
 __all__ = ['RUN_STATES', 'new_run_dir', 'write_json_atomic', 'write_status', 'run_status', 'StepLog', 'classification_metrics',
-           'fold_predictions', 'RunResult', 'check_writable', 'check_run', 'train_fold', 'fold_table', 'bench_train',
-           'defect_bench']
+           'fold_predictions', 'RunResult', 'check_run', 'train_fold', 'fold_table', 'bench_train', 'defect_bench']
 
 # %% ../nbs/03_train.ipynb #0ad393df
 def new_run_dir(out_dir:str|Path, # Parent folder of all runs
@@ -168,14 +167,6 @@ def _history(learn, log):
     return h
 
 # %% ../nbs/03_train.ipynb #be36cc5c
-def check_writable(d:str|Path, # A folder (created if missing)
-                   what:str='output folder' # What it is, for the error message
-                  ) -> Path:
-    "`d`, after checking that files can be created in it; else a `ConfigError` saying what, where and what to do"
-    d = Path(d); why = unwritable_reason(d)
-    if why: raise ConfigError(f"cannot write into the {what} {d}: {why}; pass a writable folder")
-    return d
-
 def check_run(cfg:Config, # The experiment config
               out_dir:str|Path|None, # Parent folder of run folders (None: not checked)
               n_classes:int, # Classes of the data

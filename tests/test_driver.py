@@ -27,11 +27,9 @@ def test_papermill_fold_report(tmp_path):
     for section in ['## Data', '## Config', '## Training', '## Results', '## Top losses', '## Grad-CAM', '## Timing']:
         assert any(c.cell_type == 'markdown' and c.source.startswith(section) for c in nb.cells), section
     assert sum('image/png' in o.get('data', {}) for o in _outputs(nb)) >= 5  # samples, curves, confusion, top losses, Grad-CAM
-    html = out.with_suffix('.html')
-    for _ in range(120):  # rendered by a helper process once papermill has exited
-        if html.exists() and html.stat().st_size > 10_000: break
-        time.sleep(1)
+    html = out.with_suffix('.html')  # written by the driver's last cell: it exists the moment papermill returns
     assert html.exists() and '<html' in html.read_text()[:2000].lower() and 'data:image/png;base64' in html.read_text()
+    assert 'not complete' not in html.read_text()
     run, = list(runs.iterdir())
     m = json.loads((run/'metrics.json').read_text())
     assert m['fold'] == 4 and m['data']['is_demo'] and 0 <= m['f1_macro'] <= 1 and m['seed'] == 1
@@ -41,11 +39,15 @@ def test_papermill_fold_report(tmp_path):
     assert (oof['fold'] == 4).all() and len(oof) == m['n_valid']
     assert abs(oof.filter(like='prob_').sum(1) - 1).max() < 1e-4
 
+def _nb(*cells):
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in cells])
+    nb.metadata['kernelspec'] = {'name': 'python3', 'display_name': 'Python 3', 'language': 'python'}
+    return nb
+
 def test_render_after_papermill_with_cwd(tmp_path):
     "`papermill in.ipynb out.ipynb --cwd DIR`: the kernel runs in DIR, the report is still found and rendered beside out.ipynb"
-    code = "import os\nfrom defect_nb.report import render_after_papermill\nprint(os.getcwd(), render_after_papermill())"
-    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(code)])
-    nb.metadata['kernelspec'] = {'name': 'python3', 'display_name': 'Python 3', 'language': 'python'}
+    code = "import os\nfrom defect_nb.report import render_after_papermill, finish_report\nprint(os.getcwd(), render_after_papermill())"
+    nb = _nb(code, "print('the last section')", "finish_report()")
     nbformat.write(nb, tmp_path/'in.ipynb'); (tmp_path/'sub').mkdir()
     tmp = tmp_path.resolve()
     # relative --cwd, no PWD (not started by a shell); absolute --cwd, PWD as a shell sets it
@@ -57,14 +59,30 @@ def test_render_after_papermill_with_cwd(tmp_path):
         assert r.returncode == 0, r.stderr[-3000:]
         printed = ''.join(o.get('text', '') for o in _outputs(nbformat.read(tmp_path/out, as_version=4)) if o.get('name') == 'stdout').split()
         html = tmp/out.replace('.ipynb', '.html')
-        assert printed == [str(tmp/'sub'), str(html)], printed
-        log = html.with_suffix('.render.log')
-        for _ in range(60):  # rendered by a helper process once papermill has exited
-            if html.exists() and html.stat().st_size > 1000 and not log.exists(): break
-            time.sleep(1)
-        assert '<html' in html.read_text()[:2000].lower()
-        assert not log.exists()  # the helper's log goes once it rendered without a word
+        assert printed[:2] == [str(tmp/'sub'), str(html)], printed
+        text = html.read_text()  # there the moment papermill returns: no process left behind to write it
+        assert '<html' in text[:2000].lower() and 'the last section' in text and 'not complete' not in text
     assert not list((tmp_path/'sub').iterdir())  # nothing written where the kernel ran
+    assert sorted(p.name for p in tmp_path.glob('*.html')) == ['out1.html', 'out2.html']
+
+def test_failed_report_rendered(tmp_path):
+    "A cell that raises under papermill's CLI: papermill fails, and the HTML already says where and why"
+    nb = _nb("from defect_nb.report import render_after_papermill, finish_report\nrender_after_papermill()",
+             "print('before the error')", "raise ValueError('no such fold: 9')", "print('never run')", "finish_report()")
+    nbformat.write(nb, tmp_path/'in.ipynb')
+    (tmp_path/'out.html').write_text('an earlier report')
+    r = subprocess.run([str(BIN/'papermill'), 'in.ipynb', 'out.ipynb'], cwd=tmp_path, env=_env(tmp_path), capture_output=True, text=True, timeout=300)
+    assert r.returncode != 0
+    text = (tmp_path/'out.html').read_text()
+    assert 'FAILED: this report is not complete' in text and 'at code cell 3 of 5' in text and 'ValueError: no such fold: 9' in text
+    assert 'before the error' in text and 'never run' not in text
+    old, = tmp_path.glob('out-old-*.html')  # the earlier report is kept, not overwritten
+    assert old.read_text() == 'an earlier report'
+    log = tmp_path/'out.render.log'  # the kill watcher: it sees the run's own HTML and leaves it alone
+    for _ in range(40):
+        if not log.exists(): break
+        time.sleep(0.25)
+    assert not log.exists() and (tmp_path/'out.html').read_text() == text and len(list(tmp_path.glob('out-old-*.html'))) == 1
 
 def test_defect_cv_resumes(tmp_path):
     "Two tiny folds (fastai head), the CV report, and a rerun that skips the finished folds"
