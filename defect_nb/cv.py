@@ -4,7 +4,7 @@
 
 # %% ../nbs/07_cv.ipynb #8b82ccd8
 from __future__ import annotations
-import os, sys, json, time, shutil, socket, importlib, contextlib
+import os, sys, re, json, time, shutil, socket, importlib, contextlib
 from dataclasses import asdict
 from pathlib import Path
 import pandas as pd, numpy as np, yaml
@@ -114,13 +114,24 @@ def fold_row(d:str|Path, # A fold folder
     e = json.loads((d/'error.json').read_text()) if (d/'error.json').exists() else {}
     return dict(**info, status=e.get('status', 'todo'), error=e.get('error', '')), None
 
-def collect_cv(cv_dir:str|Path # The cross-validation folder
+def _fold_dirs(cv_dir:Path) -> dict:
+    "{fold: folder} of a CV folder (`fold<k>`) or of a sweep trial run on one seed (`fold<k>-seed<s>`)"
+    found = {}
+    for d in sorted(cv_dir.glob('fold*')):
+        m = re.fullmatch(r'fold(\d+)(?:-seed-?\d+)?', d.name)
+        if not (m and d.is_dir()): continue
+        k = int(m.group(1))
+        if k in found: raise ConfigError(f"{cv_dir} holds fold {k} twice ({found[k].name}, {d.name}): a sweep trial run on several "
+                                         "seeds is not one cross-validation; see its leaderboard instead")
+        found[k] = d
+    return dict(sorted(found.items()))
+
+def collect_cv(cv_dir:str|Path # The cross-validation folder (`defect_cv`), or a sweep trial folder run on one seed
               ) -> tuple[pd.DataFrame, pd.DataFrame]:
     "Per-fold table (status, metrics, timing, error) and the out-of-fold predictions of the latest run of every done fold"
     rows, oofs = [], []
-    for d in sorted(Path(cv_dir).glob('fold*'), key=lambda p: int(p.name[4:]) if p.name[4:].isdigit() else 99):
-        if not d.name[4:].isdigit(): continue
-        row, oof = fold_row(d, fold=int(d.name[4:]))
+    for k, d in _fold_dirs(Path(cv_dir)).items():
+        row, oof = fold_row(d, fold=k)
         rows.append(row)
         if oof is not None: oofs.append(oof)
     return pd.DataFrame(rows), (pd.concat(oofs, ignore_index=True) if oofs else pd.DataFrame())
@@ -319,7 +330,7 @@ def run_cv(folds:list|None=None, # Folds to run (default: all of the config)
            out_dir:str|Path|None=None, # Default: runs/cv-<experiment_name>
            rerun:bool=False, # Rerun done folds (their old runs are kept)
            report:bool=True, # Execute the CV summary report at the end
-           config:str|None=None, # Experiment YAML (default: the seed experiment)
+           config:str|None=None, # Experiment YAML or shipped config name (default: the recipe, `Config()`)
            backend:str='local', # local (one after another) | ray
            address:str|None=None, # ray: address of a running cluster (default: a local Ray for the run)
            num_cpus:int|None=None, # ray: CPUs of the local Ray (default: all)
@@ -416,7 +427,7 @@ def _gpus(n:float|None) -> float:
 # %% ../nbs/07_cv.ipynb #4d0ca5d8
 @call_parse
 def defect_cv(folds:str=None, # Comma-separated folds, e.g. "0,1,4" (default: all)
-              config:str=None, # Experiment YAML (Hydrogen Torch or defect_nb; default: the seed experiment)
+              config:str=None, # Experiment YAML (Hydrogen Torch or defect_nb) or a shipped config: seed, fastai_head (default: the recipe)
               data:str=None, # Data folder or folds CSV (default: NEU if configured, else the demo set)
               out_dir:str=None, # CV folder (default: runs/cv-<experiment_name>)
               rerun:bool=False, # Rerun folds that are already done

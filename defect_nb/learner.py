@@ -185,6 +185,9 @@ def defect_learner(dls:DataLoaders, # From `defect_nb.data.get_dls`
     if cfg.mix == 'Mixup': xcbs.append(MixUp(cfg.mix_alpha))
     if cfg.mix == 'Cutmix': xcbs.append(CutMix(cfg.mix_alpha))
     if cfg.ema > 0: xcbs.append(WeightEMA(cfg.ema))
+    if cfg.class_balance == 'weights' and getattr(dls, 'class_counts', None) is None:
+        raise ConfigError("class_balance 'weights' needs the training images per class (`dls.class_counts`, set by `get_dls`); "
+                          "set it on these DataLoaders, or use class_balance 'none'")
     w = class_weights(dls.class_counts) if cfg.class_balance == 'weights' else None
     learn = Learner(dls, model, loss_func=CrossEntropyLossFlat(weight=w, label_smoothing=cfg.label_smoothing),
                     opt_func=opt_func(cfg.optimizer), lr=cfg.lr, wd=cfg.wd, metrics=defect_metrics(),

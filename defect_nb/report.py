@@ -20,7 +20,7 @@ __all__ = ['SLIM_CSS', 'DRIVER', 'report_config', 'data_banner', 'load_excluded'
            'defect_render', 'driver_path', 'run_report', 'check_driver_globals']
 
 # %% ../nbs/06_report.ipynb #86ef48a1
-def report_config(config:str|Path|None=None, # Hydrogen Torch or defect_nb YAML; None = the seed experiment
+def report_config(config:str|Path|None=None, # Hydrogen Torch or defect_nb YAML, or a shipped config's name (`seed`); None = the recipe
                   img_size:int|None=None, # Sets both img_height and img_width
                   **params) -> Config:
     "The config of a report: `config` file with the non-`None` `params` applied"
@@ -78,7 +78,7 @@ def plot_samples(df:pd.DataFrame, # Folds table
 
 def config_table(cfg:Config) -> pd.DataFrame:
     "Every config value beside the seed experiment's, with the changed ones marked"
-    seed = asdict(Config()); rows = []
+    seed = asdict(load_config('seed', verbose=False)); rows = []
     for k,v in asdict(cfg).items(): rows.append(dict(key=k, value=str(v), seed_experiment=str(seed[k]), changed='◀ changed' if v != seed[k] else ''))
     return pd.DataFrame(rows).set_index('key')
 

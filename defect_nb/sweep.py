@@ -32,7 +32,7 @@ def sweep_keys() -> list:
 def resolve_base(base:str|None, # A config path or the name of a shipped config (`seed`, `fastai_head`)
                  root:str|Path='.' # Folder relative paths are taken from
                 ) -> str|None:
-    "The config file `base` names, as an absolute path (`None`: the seed experiment)"
+    "The config file `base` names, as an absolute path (`None`: the recipe, `Config()`)"
     if base is None: return None
     for p in (Path(root)/base, PKG_DIR/'configs'/base, PKG_DIR/'configs'/f'{base}.yaml'):
         if p.is_file(): return str(p.resolve())

@@ -181,7 +181,7 @@ def check_run(cfg:Config, # The experiment config
         build_model(cfg.arch, n_classes, cfg.pool, cfg.dropout, cfg.pretrained, cfg.weights, cfg.zero_init_residual, cfg.head)
 
 # %% ../nbs/03_train.ipynb #a6ab4b92
-def train_fold(cfg:Config|None=None, # Experiment config (default: the seed experiment)
+def train_fold(cfg:Config|None=None, # Experiment config (default: `Config()`, the recipe)
                fold:int|None=None, # Held-out fold (default: the config's first `folds` entry)
                data=None, # Data folder/folds CSV; default: NEU if configured, else the demo set
                out_dir:str|Path='runs', # Parent folder of run folders
@@ -312,7 +312,7 @@ def bench_train(arch:str='resnet50', # Backbone
                ) -> dict:
     "Training throughput (img/s) of the package path vs a plain PyTorch loop, and vs fp32"
     device = device or default_device_type()
-    cfg = Config(arch=arch, img_height=size, img_width=size, bs=bs, precision=precision, seed=0)
+    cfg = Config(arch=arch, img_height=size, img_width=size, bs=bs, precision=precision, seed=0, class_balance='none') # synthetic batches: no class counts
     seed_everything(0)
     pkg, prec = _bench_package(cfg, steps, warmup, device)
     seed_everything(0)

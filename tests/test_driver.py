@@ -110,7 +110,7 @@ def test_compare_report(tmp_path, monkeypatch):
     from defect_nb.train import train_fold
     from defect_nb.cv import compare_report
     monkeypatch.setenv('DEFECT_NB_CACHE', str(tmp_path/'cache'))
-    base = Config(arch='resnet18', img_height=32, img_width=32, epochs=1, bs=8, n_per_class=10, seed=3)
+    base = Config(arch='resnet18', img_height=32, img_width=32, epochs=1, bs=8, n_per_class=10, seed=3, schedule='cosine')
     a = train_fold(base, 0, out_dir=tmp_path/'runs', quiet=True)
     b = train_fold(base.update(schedule='one_cycle'), 0, out_dir=tmp_path/'runs', quiet=True)
     out = compare_report([a.run_dir, b.run_dir], tmp_path/'compare.ipynb', names=['cosine', 'one_cycle'])

@@ -8,13 +8,13 @@ import io, json, os, sys, subprocess
 from pathlib import Path
 import numpy as np, pandas as pd, pytest
 
-from defect_nb.core import Config, seed_everything
+from defect_nb.core import load_config, seed_everything
 from defect_nb.data import synth_dataset, build_folds, load_folds, get_dls
 from defect_nb.learner import defect_learner, fit_cfg, export_model
 from defect_nb.predict import load_model, defect_predict, ModelFormatError
 
 REPO = Path(__file__).resolve().parents[1]
-CFG = Config(arch='resnet18', img_height=32, img_width=32, epochs=1, bs=16, seed=1, precision='fp32', experiment_name='t')
+CFG = load_config('seed', verbose=False).update(arch='resnet18', img_height=32, img_width=32, epochs=1, bs=16, seed=1, precision='fp32', experiment_name='t') # the seed experiment's settings, tiny
 
 
 @pytest.fixture(scope='module')

@@ -9,7 +9,7 @@ import json, os, signal, subprocess, sys, time, warnings
 from pathlib import Path
 import nbformat, pandas as pd, pytest
 
-from defect_nb.core import Config, ConfigError, save_config
+from defect_nb.core import Config, ConfigError, save_config, load_config
 from defect_nb.data import DataError, DataWarning, synth_dataset, discover, build_folds, resolve_data, defect_synth, defect_folds
 from defect_nb.train import train_fold, run_status, write_status, write_json_atomic
 from defect_nb.learner import build_model, export_model, file_sha256
@@ -21,7 +21,7 @@ from defect_nb.cv import (fold_status, fold_runs, run_fold_dir, prepare_cv_dir, 
 ROOT = Path(__file__).resolve().parents[1]
 PY = sys.executable
 TINY = dict(arch='resnet18', img_size=32, n_per_class=10, bs=8, seed=1)
-CFG = Config(arch='resnet18', img_height=32, img_width=32, epochs=1, bs=8, n_per_class=10, seed=1)
+CFG = load_config('seed', verbose=False).update(arch='resnet18', img_height=32, img_width=32, epochs=1, bs=8, n_per_class=10, seed=1) # the seed experiment's settings, tiny
 
 
 @pytest.fixture(scope='module')
