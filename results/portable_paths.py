@@ -1,6 +1,6 @@
 """Rewrite the absolute paths of the machine that made the committed results into paths relative to the
 folder of the file that holds them (a run folder, a CV folder, a report's folder), as `defect_nb` now
-records them. Run once from the repository root: python results/portable_paths.py
+records them. Run from the repository root (again after adding results; files already portable are left as they are): python results/portable_paths.py
 Mapping: run folders and CV folders to where they are committed under results/; any clone's
 `data/neu_folds.csv` and `defect_nb/configs/*` to this repository's; `/work/shared/...` and the venv to
 their place beside / in this checkout (the layout the README assumes: ../shared next to the clone);
@@ -10,7 +10,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 RES = REPO/'results'
-CV = {'cv-neu-seed': RES/'neu-seed-cv', 'cv-fastai-head': RES/'neu-fastai-head-cv'}
+CV = {'cv-neu-seed': RES/'neu-seed-cv', 'cv-fastai-head': RES/'neu-fastai-head-cv', 'neu-ht-cv': RES/'neu-ht-cv', 'recipe-cv': RES/'recipe-cv'}
 RUNS = {p.name: p for p in RES.rglob('*') if p.is_dir() and re.search(r'-fold\d-\d{8}-\d{6}', p.name)}
 ABS = re.compile(r"/(?:work|root|tmp|home)/[^\s\"'<>`,()\]]*")
 
@@ -34,7 +34,7 @@ def fix(text:str, where:Path) -> str:
     return ABS.sub(sub, text)
 
 if __name__ == '__main__':
-    files = subprocess.run(['git', 'ls-files', 'results'], cwd=REPO, capture_output=True, text=True).stdout.split()
+    files = subprocess.run(['git', 'ls-files', '--cached', '--others', '--exclude-standard', 'results'], cwd=REPO, capture_output=True, text=True).stdout.split()
     n = 0
     for f in files:
         f = REPO/f
