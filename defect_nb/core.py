@@ -4,7 +4,7 @@
 
 # %% ../nbs/00_core.ipynb #285a763a
 from __future__ import annotations
-import os, sys, json, yaml, difflib, hashlib, platform, random, subprocess, dataclasses
+import os, sys, json, time, yaml, difflib, hashlib, platform, random, subprocess, dataclasses
 from dataclasses import dataclass, field, fields, asdict
 from pathlib import Path
 from importlib.metadata import version as _pkg_version, PackageNotFoundError
@@ -350,6 +350,10 @@ def check_writable(d:str|Path, # A folder (created if missing)
     d = Path(d); why = unwritable_reason(d)
     if why: raise ConfigError(f"cannot write into the {what} {d}: {why}; pass a writable folder")
     return d
+
+def _stash(p:Path, tag:str):
+    "Move `p` aside as `<stem>-<tag>-<time><suffix>` (nothing is deleted): how reports, records and summaries are never overwritten"
+    if p.exists(): p.rename(p.with_name(f"{p.stem}-{tag}-{time.strftime('%Y%m%d-%H%M%S')}{p.suffix}"))
 
 def git_commit(path:str|Path|None=None) -> str|None:
     "The git commit of the checkout at `path` (default: this package's), with `+dirty` if modified"

@@ -11,7 +11,7 @@ import pandas as pd, numpy as np, yaml
 import matplotlib.pyplot as plt
 from fastcore.script import call_parse, Param
 from .core import *
-from .core import _unknown
+from .core import _unknown, _stash
 from .data import DataError, resolve_data
 from .train import run_status, write_json_atomic, fold_table, check_run
 from .report import *
@@ -42,10 +42,6 @@ def fold_status(fold_dir:str|Path) -> str:
     if 'running' in states: return 'running'
     if (d/'error.json').exists(): return 'failed'
     return 'interrupted' if rep.exists() or 'killed' in states or (d/'report.html').exists() else 'todo'
-
-def _stash(p:Path, tag:str):
-    "Move `p` aside as `<stem>-<tag>-<time><suffix>` (nothing is deleted)"
-    if p.exists(): p.rename(p.with_name(f"{p.stem}-{tag}-{time.strftime('%Y%m%d-%H%M%S')}{p.suffix}"))
 
 # %% ../nbs/07_cv.ipynb #2bdaad4d
 def _check_data(data):

@@ -12,12 +12,14 @@ import matplotlib.pyplot as plt
 from IPython.display import display, Markdown
 from fastcore.script import call_parse
 from .core import *
+from .core import _stash
 
 # %% auto #0
-__all__ = ['SLIM_CSS', 'DRIVER', 'report_config', 'data_banner', 'load_excluded', 'split_counts', 'plot_samples', 'config_table',
-           'metrics_table', 'timing_table', 'env_table', 'report_state', 'state_banner', 'render_html', 'slim_html',
-           'papermill_paths', 'papermill_output_path', 'render_live', 'render_after_papermill', 'finish_report',
-           'defect_render', 'driver_path', 'run_report', 'check_driver_globals']
+__all__ = ['SLIM_CSS', 'JPEG_MIN_BYTES', 'DRIVER', 'report_config', 'data_banner', 'load_excluded', 'split_counts',
+           'plot_samples', 'config_table', 'metrics_table', 'timing_table', 'env_table', 'report_state', 'state_banner',
+           'render_html', 'slim_html', 'papermill_paths', 'papermill_output_path', 'render_live',
+           'render_after_papermill', 'finish_report', 'defect_render', 'driver_path', 'run_report',
+           'check_driver_globals']
 
 # %% ../nbs/06_report.ipynb #86ef48a1
 def report_config(config:str|Path|None=None, # Hydrogen Torch or defect_nb YAML, or a shipped config's name (`seed`); None = the recipe
@@ -131,20 +133,6 @@ def state_banner(st:dict # From `report_state`
             f"Rerun it (`defect_cv` reruns unfinished folds).")
 
 # %% ../nbs/06_report.ipynb #77ae19a7
-def _jpeg_images(nb, min_bytes:int=150_000, quality:int=85):
-    "Re-encode large PNG outputs (photo-like image grids) of `nb` as JPEG, in place"
-    import base64, io
-    from PIL import Image
-    for c in nb.cells:
-        for o in c.get('outputs', []):
-            png = o.get('data', {}).get('image/png')
-            if not png or len(png) < min_bytes*4/3: continue
-            im = Image.open(io.BytesIO(base64.b64decode(png))).convert('RGB')
-            buf = io.BytesIO(); im.save(buf, 'JPEG', quality=quality)
-            del o['data']['image/png']
-            o['data']['image/jpeg'] = base64.b64encode(buf.getvalue()).decode()
-    return nb
-
 def render_html(nb_path:str|Path, # An executed notebook
                 html_path:str|Path|None=None, # Default: beside it, `.html`
                 jpeg:bool=True, # Store large image grids as JPEG (a tenth of the size)
@@ -159,8 +147,8 @@ def render_html(nb_path:str|Path, # An executed notebook
     nb = nbformat.read(nb_path, as_version=4)
     banner = state_banner(state or report_state(nb))
     if banner: nb.cells.insert(0, nbformat.v4.new_markdown_cell(banner))
-    body, _ = exp.from_notebook_node(_jpeg_images(nb) if jpeg else nb, resources={'metadata': {'name': nb_path.stem}})
-    html_path.write_text(slim_html(body), encoding='utf-8')
+    body, _ = exp.from_notebook_node(nb, resources={'metadata': {'name': nb_path.stem}})
+    html_path.write_text(slim_html(body, jpeg), encoding='utf-8')
     return html_path
 
 # %% ../nbs/06_report.ipynb #a355b2cb
@@ -170,19 +158,23 @@ SLIM_CSS = ("body{font-family:system-ui,-apple-system,'Segoe UI',Roboto,sans-ser
             "pre{background:#f6f6f6;padding:.5em;overflow-x:auto;font-size:.85em;white-space:pre-wrap}"
             "blockquote{border-left:4px solid #c33;margin:.5em 0;padding:.2em 1em;background:#fff5f5}")
 
-def _small_image(kind:str, b64:str, max_side:int=1200, quality:int=70) -> str:
-    "A data URI of the image `b64` recompressed: JPEG (photo grids) at most `max_side` px, PNG (plots) as 256 colours"
+JPEG_MIN_BYTES = 150_000 # a PNG output at least this large is a photo-like image grid: stored as JPEG (a tenth of the size)
+
+def _small_image(kind:str, b64:str, max_side:int=1200, quality:int=70, jpeg:bool=True) -> str:
+    "A data URI of the image `b64` encoded once more: JPEG (photo grids; with `jpeg` also PNGs of `JPEG_MIN_BYTES` or more) at most `max_side` px, other PNGs (plots) as 256 colours"
     import base64, io
     from PIL import Image
     im = Image.open(io.BytesIO(base64.b64decode(b64)))
+    out = 'jpeg' if kind == 'jpeg' or (jpeg and len(b64) >= JPEG_MIN_BYTES*4/3) else 'png'
     buf = io.BytesIO()
-    if kind == 'jpeg':
+    if out == 'jpeg':
         im = im.convert('RGB'); im.thumbnail((max_side, max_side)); im.save(buf, 'JPEG', quality=quality, optimize=True)
     else: im.convert('RGB').quantize(256, method=Image.Quantize.FASTOCTREE).save(buf, 'PNG', optimize=True)
     new = base64.b64encode(buf.getvalue()).decode()
-    return f"data:image/{kind};base64,{new if len(new) < len(b64) else b64}"
+    return f"data:image/{out};base64,{new if out != kind or len(new) < len(b64) else b64}"
 
-def slim_html(html:str # An nbconvert HTML page
+def slim_html(html:str, # An nbconvert HTML page
+              jpeg:bool=True # Store large PNG image grids as JPEG
              ) -> str:
     "`html` without scripts or large stylesheets (a small stylesheet instead), its embedded images recompressed"
     import re
@@ -190,7 +182,7 @@ def slim_html(html:str # An nbconvert HTML page
     html = re.sub(r'<style\b[^>]*>.*?</style>\s*', lambda m: m.group(0) if len(m.group(0)) < 2000 else '', html, flags=re.S)
     html = re.sub(r'<link\b[^>]*>', '', html)
     html = html.replace('</head>', f'<style>{SLIM_CSS}</style>\n</head>', 1)
-    return re.sub(r'data:image/(png|jpeg);base64,([A-Za-z0-9+/=]+)', lambda m: _small_image(m.group(1), m.group(2)), html)
+    return re.sub(r'data:image/(png|jpeg);base64,([A-Za-z0-9+/=]+)', lambda m: _small_image(m.group(1), m.group(2), jpeg=jpeg), html)
 
 # %% ../nbs/06_report.ipynb #93df6aac
 def _launch_dirs(cwd:Path, # The papermill process's working directory now
@@ -231,10 +223,6 @@ def papermill_output_path(pid:int|None=None, # The papermill process (default: t
 
 _LIVE = {} # the report this kernel is writing under papermill's CLI: `out` notebook, `html` path
 
-def _stash_html(html:Path):
-    "Rename an existing report so that it is never overwritten"
-    if html.exists(): html.rename(html.with_name(f"{html.stem}-old-{time.strftime('%Y%m%d-%H%M%S')}.html"))
-
 def render_live(out:str|Path, # The notebook papermill is writing (saved as the current cell started)
                 html:str|Path, # The HTML to write
                 error:str|None=None # The error of the current cell, if it failed
@@ -259,7 +247,7 @@ def render_after_papermill() -> Path|None:
     if inp.resolve() == out.resolve():
         raise ConfigError(f"papermill's output notebook {out} is its input: the driver was overwritten by this run; "
                           f"restore it (git checkout {inp}) and pass another output path")
-    html = out.with_suffix('.html'); _stash_html(html)
+    html = out.with_suffix('.html'); _stash(html, 'old')
     _LIVE.update(out=out, html=html)
     log = open(out.with_suffix('.render.log'), 'w') # the watcher's log, removed when it has nothing to say
     subprocess.Popen([sys.executable, '-m', 'defect_nb.report', str(out), '--wait_pid', str(os.getppid()), '--since', str(time.time())],
@@ -286,7 +274,7 @@ def defect_render(nb:str, # Executed notebook to render
     while wait_pid and psutil.pid_exists(wait_pid) and time.time()-t0 < timeout: time.sleep(0.5)
     html, log = Path(nb).with_suffix('.html'), Path(nb).with_suffix('.render.log')
     if not (wait_pid and html.exists() and html.stat().st_mtime >= since): # the run rendered itself unless it was killed
-        _stash_html(html); out = render_html(nb, html)
+        _stash(html, 'old'); out = render_html(nb, html)
         if not wait_pid: print(out)
     if wait_pid and log.exists() and log.stat().st_size == 0: log.unlink()
 

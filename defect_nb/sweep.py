@@ -10,10 +10,10 @@ from pathlib import Path
 import pandas as pd, numpy as np, yaml
 from fastcore.script import call_parse
 from .core import *
-from .core import _unknown
+from .core import _unknown, _stash
 from .report import *
 from .cv import *
-from .cv import _abs, _stash, _gpus
+from .cv import _abs, _gpus
 from .data import DataError
 
 # %% auto #0

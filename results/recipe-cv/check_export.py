@@ -4,7 +4,7 @@ must reproduce the fold report's macro F1 (the export carries the image size, no
 Run from the repository root after the sweep (needs the fold-4 run's model.safetensors, deleted before committing):
     python results/recipe-cv/check_export.py results/recipe-cv/<trial> ../shared/data/neu-det
 Writes <trial>/export_check.json and <trial>/export_check.csv (the CLI's scores)."""
-import json, subprocess, sys
+import json, os, subprocess, sys
 from pathlib import Path
 import pandas as pd
 from sklearn.metrics import f1_score
@@ -17,7 +17,7 @@ cmd = ['defect_predict', str(run), *[str(data/p) for p in oof['images']], '-o', 
 r = subprocess.run(cmd, capture_output=True, text=True)
 if r.returncode: sys.exit(f"defect_predict failed ({r.returncode}): {r.stderr[-2000:]}")
 pred = pd.read_csv(out)
-pred['images'] = [Path(p).relative_to(data.resolve()).as_posix() if Path(p).is_absolute() else Path(p).relative_to(data).as_posix() for p in pred['path']]
+pred['images'] = [Path(os.path.relpath(p, data)).as_posix() for p in pred['path']]
 pred.drop(columns='path').to_csv(out, index=False) # relative paths only
 j = oof[['images', 'label', 'pred']].merge(pred[['images', 'pred']], on='images', suffixes=('_report', '_cli'))
 res = dict(run=run.relative_to(trial).as_posix(), n=len(j), tta=json.loads((run/'model.json').read_text()).get('tta'),
