@@ -28,6 +28,11 @@ def fold_runs(fold_dir:str|Path) -> list[Path]:
     return sorted((p.parent for p in Path(fold_dir).glob('*/metrics.json') if run_status(p.parent)['state'] == 'done'),
                   key=lambda p: p.stat().st_mtime)
 
+def _html_complete(html:Path) -> bool:
+    "Whether a report's HTML carries no FAILED/INTERRUPTED banner (for fold folders slimmed to their HTML, as committed under `results/`)"
+    try: return 'this report is not complete' not in html.read_text(errors='replace')
+    except OSError: return False
+
 def _report_complete(nb:Path) -> bool:
     "Whether the executed report `nb` ran every cell without an error (an unreadable, half-written notebook is not)"
     try: return report_state(nb)['state'] == 'complete'
@@ -36,8 +41,8 @@ def _report_complete(nb:Path) -> bool:
 def fold_status(fold_dir:str|Path) -> str:
     "'done' (finished run, complete report and its HTML), 'running' (a live process is on it), 'failed' (error.json), 'interrupted' (left unfinished) or 'todo'"
     d = Path(fold_dir)
-    rep = d/'report.ipynb'
-    if fold_runs(d) and rep.exists() and (d/'report.html').exists() and _report_complete(rep): return 'done'
+    rep, html = d/'report.ipynb', d/'report.html'
+    if fold_runs(d) and html.exists() and (_report_complete(rep) if rep.exists() else _html_complete(html)): return 'done'
     states = [run_status(q.parent)['state'] for q in d.glob('*/status.json')]
     if 'running' in states: return 'running'
     if (d/'error.json').exists(): return 'failed'
