@@ -18,9 +18,9 @@ from .report import *
 
 # %% auto #0
 __all__ = ['BACKENDS', 'fold_runs', 'fold_status', 'run_fold_dir', 'run_fold', 'fold_row', 'collect_cv', 'cv_summary',
-           'BackendError', 'ShortParam', 'driver_params', 'check_params', 'parse_params', 'init_ray', 'run_tasks',
-           'BusyError', 'dir_lock', 'data_manifest', 'cv_manifest', 'manifest_diff', 'prepare_cv_dir', 'run_cv',
-           'load_run', 'compare_runs', 'compare_report', 'defect_cv']
+           'collect_cam', 'BackendError', 'ShortParam', 'driver_params', 'check_params', 'parse_params', 'init_ray',
+           'run_tasks', 'BusyError', 'dir_lock', 'data_manifest', 'cv_manifest', 'manifest_diff', 'prepare_cv_dir',
+           'run_cv', 'load_run', 'compare_runs', 'compare_report', 'defect_cv']
 
 # %% ../nbs/07_cv.ipynb #c61c017d
 def fold_runs(fold_dir:str|Path) -> list[Path]:
@@ -146,6 +146,15 @@ def cv_summary(folds:pd.DataFrame # From `collect_cv`
     s['mean ± std'] = [f"{m:.4f} ± {sd:.4f}" if pd.notna(sd) else f"{m:.4f}" for m,sd in zip(s['mean'], s['std'])]
     s.attrs['folds_done'], s.attrs['folds_total'] = len(done), len(folds)
     return s
+
+def collect_cam(folds:pd.DataFrame, # From `collect_cv`
+                cv_dir:str|Path # The folder `folds.run_dir` is relative to
+               ) -> pd.DataFrame:
+    "Every done fold's Grad-CAM scores against boxes (`cam_scores.csv` of its run, see `cam_localisation`), with a `fold` column; empty when none has them"
+    if 'run_dir' not in folds: return pd.DataFrame()
+    got = [pd.read_csv(f).assign(fold=r.fold) for r in folds[folds['status'] == 'done'].itertuples()
+           if (f := Path(cv_dir)/r.run_dir/'cam_scores.csv').exists()]
+    return pd.concat(got, ignore_index=True) if got else pd.DataFrame()
 
 # %% ../nbs/07_cv.ipynb #017c67da
 class BackendError(RuntimeError):

@@ -4,7 +4,7 @@
 
 # %% ../nbs/04_interpret.ipynb #c0980d30
 from __future__ import annotations
-import copy, json
+import json
 from pathlib import Path
 import numpy as np, pandas as pd, torch
 import torch.nn.functional as F
@@ -13,12 +13,13 @@ import matplotlib, matplotlib.pyplot as plt
 from matplotlib.figure import Figure
 from PIL import Image
 from sklearn.metrics import precision_recall_fscore_support, confusion_matrix
-from fastai.callback.hook import hook_output
+from .cam import *
+from .cam import _gradcam
 
 # %% auto #0
-__all__ = ['oof_classes', 'per_class_metrics', 'confusion', 'plot_confusion', 'smooth', 'plot_history', 'ht_seed_run',
-           'epoch_train_loss', 'plot_vs_ht', 'top_losses', 'plot_top_losses', 'gradcam', 'cam_overlay', 'plot_gradcam',
-           'gradcam_picks', 'gradcam_examples']
+__all__ = ['LOC_COLS', 'oof_classes', 'per_class_metrics', 'confusion', 'plot_confusion', 'smooth', 'plot_history', 'ht_seed_run',
+           'epoch_train_loss', 'plot_vs_ht', 'top_losses', 'plot_top_losses', 'plot_gradcam', 'gradcam_picks',
+           'gradcam_examples', 'cam_localisation', 'localisation_summary', 'plot_localisation', 'localisation_section']
 
 # %% ../nbs/04_interpret.ipynb #0e3c0618
 try: from defect_nb.data import load_image
@@ -216,74 +217,6 @@ def plot_top_losses(oof:pd.DataFrame|str|Path, # Out-of-fold table (or its CSV p
     fig.suptitle(f'{title}: actual / predicted / loss / probability of the prediction')
     return fig
 
-# %% ../nbs/04_interpret.ipynb #ac3b1baf
-def _get_model(m) -> nn.Module:
-    "The `nn.Module` of a fastai `Learner` or the module itself"
-    return m.model if not isinstance(m, nn.Module) and hasattr(m, 'model') else m
-
-def _default_layer(model:nn.Module) -> nn.Module:
-    "The body `model[0]` of a `(body, head)` model"
-    if isinstance(model, nn.Sequential) and len(model) >= 2: return model[0]
-    raise ValueError("cannot tell the last convolutional layer of this model: pass `layer=` (e.g. the body's last block)")
-
-def _fp32(model, layer):
-    "`model` and `layer` themselves if all parameters are fp32, else a fp32 copy and the matching layer"
-    if all(p.dtype == torch.float32 for p in model.parameters()): return model, layer
-    name = next(n for n, m in model.named_modules() if m is layer)
-    m2 = copy.deepcopy(model).float()
-    return m2, dict(m2.named_modules())[name]
-
-def _gradcam(model, xb, target=None, layer=None):
-    "Grad-CAM maps and the logits"
-    model = _get_model(model)
-    layer = _default_layer(model) if layer is None else layer
-    model, layer = _fp32(model, layer)
-    dev = next(model.parameters()).device
-    modes = [(m, m.training) for m in model.modules()]
-    model.eval()
-    try:
-        with torch.inference_mode(False), torch.enable_grad(), torch.autocast(dev.type, enabled=False), \
-             hook_output(layer, detach=False) as h:
-            x = torch.as_tensor(xb).as_subclass(torch.Tensor).detach().to(dev, torch.float32).clone()
-            if x.ndim == 3: x = x[None]
-            x.requires_grad_(True) # a path for the gradient even when the parameters are frozen
-            logits = model(x)
-            act = h.stored
-            t = logits.argmax(1) if target is None else torch.as_tensor(target, device=dev).long().expand(len(x))
-            score = logits.gather(1, t[:, None]).sum()
-            g, = torch.autograd.grad(score, act)
-    finally:
-        for m, t in modes: m.training = t
-    cam = F.relu((g.mean((2, 3), keepdim=True) * act).sum(1)).detach()
-    mx = cam.flatten(1).max(1).values[:, None, None]
-    cam = torch.where(mx > 0, cam / mx.clamp_min(1e-12), torch.zeros_like(cam))
-    return cam.cpu(), logits.detach().float().cpu()
-
-def gradcam(model, # A model `nn.Sequential(body, head)` or a fastai `Learner`
-            xb:torch.Tensor, # Normalised input batch [B,3,H,W] (or one image [3,H,W])
-            target:int|list|torch.Tensor|None=None, # Class index (one, or one per image); default: the predicted class
-            layer:nn.Module|None=None # Layer whose output is explained; default: the body, `model[0]`
-           ) -> torch.Tensor:
-    "Grad-CAM maps [B,h,w] in [0,1] at `layer`'s resolution (fp32, eval mode; the model is left as it was)"
-    return _gradcam(model, xb, target, layer)[0]
-
-# %% ../nbs/04_interpret.ipynb #7f7edb36
-def cam_overlay(img, # PIL image, or an array [H,W,3] (uint8, or floats in [0,1])
-                cam, # Grad-CAM map [h,w] in [0,1]
-                alpha:float=0.5, # Weight of the heatmap
-                cmap:str='jet' # matplotlib colormap
-               ) -> Image.Image:
-    "`img` with `cam` upsampled (bilinear) to its size, coloured with `cmap` and blended in"
-    if not isinstance(img, Image.Image):
-        a = np.asarray(img)
-        img = Image.fromarray(a if a.dtype == np.uint8 else (a.clip(0, 1)*255).round().astype(np.uint8))
-    img = img.convert('RGB'); W, H = img.size
-    c = torch.as_tensor(np.asarray(cam, dtype=np.float32))[None, None]
-    c = F.interpolate(c, size=(H, W), mode='bilinear', align_corners=False)[0, 0].clamp(0, 1).numpy()
-    heat = matplotlib.colormaps[cmap](c)[..., :3]
-    out = (1 - alpha)*np.asarray(img, dtype=np.float32)/255 + alpha*heat
-    return Image.fromarray((out.clip(0, 1)*255).round().astype(np.uint8))
-
 # %% ../nbs/04_interpret.ipynb #33f085d3
 def plot_gradcam(model, # A model `nn.Sequential(body, head)` or a fastai `Learner`
                  xb:torch.Tensor, # Normalised inputs [B,3,H,W]
@@ -378,3 +311,111 @@ def gradcam_examples(learn_or_model, # A fastai `Learner` or a model `nn.Sequent
     fig.suptitle(f"{title} of the {'predicted' if explain == 'pred' else 'actual'} class: "
                  f"lowest-loss correct | highest-loss wrong")
     return fig
+
+# %% ../nbs/04_interpret.ipynb #9309e7f4
+LOC_COLS = ['images', 'label', 'pred', 'correct', 'n_boxes', 'pointing', 'energy', 'chance']
+
+def cam_localisation(learn_or_model, # A fastai `Learner` or a model `nn.Sequential(body, head)`
+                     oof:pd.DataFrame|str|Path, # Out-of-fold table (or its CSV path) of that model
+                     root:str|Path|None, # Data root the `images` paths are relative to
+                     tfm=None, # `DataLoaders` or callable path -> normalised Tensor[3,H,W]; default: the Learner's `dls`
+                     classes:list|None=None, # Class order = model outputs; default: `oof_classes(oof)`
+                     layer:nn.Module|None=None, # Layer explained; default: the body
+                     bs:int=32 # Images per Grad-CAM batch
+                    ) -> pd.DataFrame:
+    "Per image of `oof` with boxes: its predicted class's Grad-CAM scored against them (`LOC_COLS`); empty when no image has a box file"
+    if tfm is None: tfm = getattr(learn_or_model, 'dls', None)
+    if tfm is None: raise ValueError("pass `tfm`: a `DataLoaders` or a callable path -> normalised tensor")
+    oof = _df(oof).reset_index(drop=True); classes = list(classes or oof_classes(oof))
+    paths = [_path(root, p) for p in oof['images']]
+    anns = {i: read_voc(a) for i, p in enumerate(paths) if (a := annotation_path(p)) is not None}
+    idx = [i for i, a in anns.items() if a['boxes']]
+    rows = []
+    for s in range(0, len(idx), bs):
+        ii = idx[s:s+bs]; sub = oof.iloc[ii]
+        xb = _inputs(tfm, sub, [paths[i] for i in ii])
+        masks = []
+        for i in ii:
+            with Image.open(paths[i]) as im: size = im.size # the header only
+            masks.append(box_mask(anns[i]['boxes'], size, tuple(xb.shape[-2:])))
+        tgt = [classes.index(str(v)) for v in sub['pred']]
+        for i, sc in zip(ii, localise(learn_or_model, xb, masks, tgt, layer)):
+            r = oof.loc[i]
+            rows.append(dict(images=r['images'], label=str(r['label']), pred=str(r['pred']), correct=str(r['label']) == str(r['pred']),
+                             n_boxes=len(anns[i]['boxes']), **sc))
+    return pd.DataFrame(rows, columns=LOC_COLS)
+
+# %% ../nbs/04_interpret.ipynb #b4e56053
+def _verdict(p, e, ch) -> str:
+    "above / below chance when pointing and energy agree, else mixed"
+    if np.isnan(p) or np.isnan(e): return 'no map'
+    return 'above chance' if p > ch and e > ch else 'below chance' if p < ch and e < ch else 'mixed'
+
+def localisation_summary(loc:pd.DataFrame|str|Path, # From `cam_localisation` (or its CSV)
+                         classes:list|None=None # Class order; default: as found
+                        ) -> pd.DataFrame:
+    "Per actual class and over all, correct and wrong predictions apart: n, empty maps (no score), mean pointing game, energy in boxes, chance, and a verdict against chance"
+    loc = _df(loc); classes = list(classes or dict.fromkeys(loc['label'].astype(str)))
+    g = loc.assign(label=loc['label'].astype(str), prediction=np.where(loc['correct'].astype(bool), 'correct', 'wrong'))
+    rows = []
+    for c in [*classes, 'all']:
+        for k in ('correct', 'wrong'):
+            d = g[(g['prediction'] == k) & ((g['label'] == c) if c != 'all' else True)]
+            if not len(d): continue
+            p, e, ch = d['pointing'].mean(), d['energy'].mean(), d['chance'].mean()
+            rows.append({'class': c, 'prediction': k, 'n': len(d), 'empty maps': int(d['energy'].isna().sum()), 'pointing game': p, 'energy in boxes': e, 'chance': ch,
+                         'pointing − chance': p - ch, 'energy − chance': e - ch, 'verdict': _verdict(p, e, ch)})
+    return pd.DataFrame(rows).set_index(['class', 'prediction'])
+
+# %% ../nbs/04_interpret.ipynb #c17930f2
+def _draw_boxes(ax, boxes:list, color:str='lime'):
+    "Outline VOC `boxes` (1-based, inclusive pixels) on an image axes"
+    from matplotlib.patches import Rectangle
+    for _, x0, y0, x1, y1 in boxes: ax.add_patch(Rectangle((x0 - 1.5, y0 - 1.5), x1 - x0 + 1, y1 - y0 + 1, fill=False, ec=color, lw=1.5))
+
+def plot_localisation(loc:pd.DataFrame|str|Path, # From `cam_localisation` (or its CSV)
+                      learn_or_model, # The model the scores are of (a `Learner` or `nn.Sequential(body, head)`)
+                      root:str|Path|None, # Data root the `images` paths are relative to
+                      tfm=None, # `DataLoaders` or callable path -> normalised Tensor[3,H,W]; default: the Learner's `dls`
+                      k:int=3, # Images of each kind
+                      classes:list|None=None, # Class order = model outputs; default: `oof_classes`-like, as found
+                      layer:nn.Module|None=None, # Layer explained; default: the body
+                      alpha:float=0.5 # Heatmap weight
+                     ) -> Figure:
+    "Image and Grad-CAM of the predicted class, boxes drawn on both: the `k` best- and `k` worst-localised images (energy minus chance)"
+    if tfm is None: tfm = getattr(learn_or_model, 'dls', None)
+    d = _df(loc).dropna(subset=['energy']).reset_index(drop=True)
+    d = d.assign(lift=d['energy'] - d['chance']).sort_values('lift', ascending=False, kind='stable')
+    if not len(d): raise ValueError('no scored image to show')
+    classes = list(classes or sorted(set(d['label'].astype(str)) | set(d['pred'].astype(str))))
+    k = min(k, len(d)); picks = pd.concat([d.head(k).assign(kind='best'), d.iloc[::-1].head(k).assign(kind='worst')])
+    paths = [_path(root, p) for p in picks['images']]
+    xb = _inputs(tfm, picks, paths)
+    cams = gradcam(learn_or_model, xb, [classes.index(str(v)) for v in picks['pred']], layer)
+    fig, axs = _grid_fig(4*k, 4, size=2.6)
+    for j, ((_, r), p, cm) in enumerate(zip(picks.iterrows(), paths, cams)):
+        row, col = j % k, (0 if r['kind'] == 'best' else 2)
+        im, boxes = _open(p), read_voc(annotation_path(p))['boxes']
+        for c, show in ((col, im), (col + 1, cam_overlay(im, cm, alpha))):
+            axs[row, c].imshow(show); _draw_boxes(axs[row, c], boxes)
+        axs[row, col].set_title(f"{Path(str(r['images'])).name}\n{r['label']}→{r['pred']}", fontsize=8,
+                                color='black' if r['correct'] else 'firebrick')
+        axs[row, col + 1].set_title(f"energy {r['energy']:.2f} (chance {r['chance']:.2f})\nmaximum {'in' if r['pointing'] else 'outside'} a box", fontsize=8)
+    fig.suptitle(f"Grad-CAM of the predicted class, boxes in green: best localised (left) | worst (right), by energy in boxes minus chance")
+    return fig
+
+# %% ../nbs/04_interpret.ipynb #ffa302b7
+def localisation_section(loc:pd.DataFrame|str|Path, # From `cam_localisation` (or several runs' tables concatenated)
+                         classes:list|None=None, # Class order
+                         what:str='validation' # Which images: 'validation' (a fold) or 'out-of-fold' (a CV)
+                        ) -> str:
+    "Markdown: the section's heading, how to read it, and the headline (correct predictions, all classes) against chance"
+    loc = _df(loc); ok = loc[loc['correct'].astype(bool)]
+    head = (f"On the {len(loc)} {what} images with boxes ({len(ok)} predicted right), the map of the predicted class had its maximum "
+            f"in a box for **{ok['pointing'].mean():.0%}** of the correct predictions (chance {ok['chance'].mean():.0%}) and put "
+            f"**{ok['energy'].mean():.0%}** of its mass in the boxes (chance {ok['chance'].mean():.0%})." if len(ok) else "")
+    if (e := int(loc['energy'].isna().sum())): head += f" {e} image(s) had an empty map (no positive evidence anywhere) and no score."
+    return ("## Does the model look at the defect?\n\nGrad-CAM of the predicted class scored against the annotated boxes: "
+            "*pointing game* (is the map's maximum in a box), *energy in boxes* (share of the map's mass in them) and *chance*, "
+            "what a blind map gets (the boxes' share of the image). A class whose boxes cover most of the image (crazing) "
+            "cannot score far above chance. " + head)

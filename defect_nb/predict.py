@@ -15,6 +15,7 @@ from fastcore.script import call_parse, Param
 from .core import *
 from .data import DataError, DefectImage, IMG_EXTS, inference_tfms
 from .learner import build_model, model_from_meta, export_model, default_device_type, resolve_precision, MODEL_FORMAT, TTA_VIEWS, tta_names, tta_probs
+from .cam import gradcam, cam_overlay, annotation_path, read_voc, box_mask, cam_scores
 
 # %% auto #0
 __all__ = ['MODEL_FILES', 'META_KEYS', 'FLIPS', 'CL_MIN_CPU', 'ModelFormatError', 'find_model_dir', 'read_meta', 'verify_weights',
@@ -258,7 +259,7 @@ def _predict(self:Predictor, items, # Paths, PIL images or numpy arrays (or one 
     items = list(items)
     if errors not in ('raise', 'record'): raise ValueError(f"errors must be 'raise' or 'record', not {errors!r}")
     flips, n, k = tta_list(tta, self.tta), len(items), len(self.classes)
-    probs, errs, cams = np.full((n, k), np.nan, np.float32), [''] * n, [''] * n
+    probs, errs, cams, locs = np.full((n, k), np.nan, np.float32), [''] * n, [''] * n, [{}] * n
     if cam_dir is not None: cam_dir = Path(cam_dir); cam_dir.mkdir(parents=True, exist_ok=True); used = set()
     def read(o):
         try: return self.prep.item(o)
@@ -278,13 +279,16 @@ def _predict(self:Predictor, items, # Paths, PIL images or numpy arrays (or one 
             p = self.predict_batch(xb, flips)
             probs[[s+i for i in ok]] = p.numpy()
             if cam_dir is not None:
-                for i, f in zip(ok, self._cams(xb, p.argmax(1), [got[i][0] for i in ok], cam_dir,
-                                               [_cam_name(items[s+i], s+i, used) for i in ok])): cams[s+i] = f
+                for i, (f, sc) in zip(ok, self._cams(xb, p.argmax(1), [got[i][0] for i in ok], cam_dir,
+                                                     [_cam_name(items[s+i], s+i, used) for i in ok], [items[s+i] for i in ok])):
+                    cams[s+i], locs[s+i] = f, sc
     df = pd.DataFrame({'path': [_name(o, i) for i, o in enumerate(items)]})
     good = ~np.isnan(probs).any(1)
     df['pred'] = [self.classes[j] if g else None for j, g in zip(probs.argmax(1) if n else [], good)]
     for j, c in enumerate(self.classes): df[f'prob_{c}'] = probs[:, j]
     if cam_dir is not None: df['cam'] = cams
+    if any(locs):
+        for c in ('pointing', 'energy', 'chance'): df[f'cam_{c}'] = [l.get(c, np.nan) for l in locs]
     df['error'] = errs
     return df
 
@@ -294,15 +298,21 @@ class _Serial:
     def __exit__(self, *a): pass
     def map(self, f, xs): return map(f, xs)
 
-def _cams(self:Predictor, xb, target, imgs, cam_dir, stems) -> list:
-    "Write Grad-CAM overlays of `target` for the batch `xb` (drawn on `imgs`); return the file names"
-    from defect_nb.interpret import gradcam, cam_overlay
+def _box_mask(item, out_hw) -> torch.Tensor|None:
+    "The box mask of a path item at the model input's size, None without a box file"
+    a = annotation_path(item) if isinstance(item, (str, Path)) else None
+    if a is None or not (boxes := read_voc(a)['boxes']): return None
+    with Image.open(item) as im: return box_mask(boxes, im.size, out_hw)
+
+def _cams(self:Predictor, xb, target, imgs, cam_dir, stems, items) -> list:
+    "Write Grad-CAM overlays of `target` for the batch `xb` (drawn on `imgs`); return the file names and the scores against boxes (`{}` without)"
     with torch.enable_grad(): cams = gradcam(self.model, xb.as_subclass(torch.Tensor).to(self.device), target.tolist())
     out = []
-    for img, cm, t, stem in zip(imgs, cams, target.tolist(), stems):
+    for img, cm, t, stem, item in zip(imgs, cams, target.tolist(), stems, items):
         f = cam_dir/f"{stem}_{self.classes[t]}.png"
         cam_overlay(img, cm.cpu(), 0.5).save(f)
-        out.append(str(f))
+        m = _box_mask(item, tuple(xb.shape[-2:]))
+        out.append((str(f), cam_scores(cm, m) if m is not None else {}))
     return out
 
 Predictor.predict, Predictor._cams = _predict, _cams
@@ -356,7 +366,7 @@ def defect_predict(model:str, # Exported model: its folder, a run folder, or mod
                    force:bool=False, # Replace an existing output CSV
                    tta:bool=False, # Average over flips: the model's `tta` list, or hflip+vflip+transpose if it has none
                    bs:int=32, # Batch size
-                   cam:str=None, # Folder for Grad-CAM overlays `<stem>_<pred>.png`
+                   cam:str=None, # Folder for Grad-CAM overlays `<stem>_<pred>.png` (and cam_pointing/energy/chance columns for images with annotations/<stem>.xml boxes)
                    device:str=None, # torch device (default: CUDA if present, else CPU)
                    precision:str=None, # fp32 | bf16 | fp16 | auto (default: the model's, fp32 unless exported otherwise)
                    num_workers:int=2 # Threads reading images

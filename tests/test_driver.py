@@ -30,7 +30,9 @@ def test_papermill_fold_report(tmp_path):
     html = out.with_suffix('.html')  # written by the driver's last cell: it exists the moment papermill returns
     assert html.exists() and '<html' in html.read_text()[:2000].lower() and 'data:image/png;base64' in html.read_text()
     assert 'not complete' not in html.read_text()
+    assert 'look at the defect' not in html.read_text()  # the demo set has no box files: no localisation section, no error
     run, = list(runs.iterdir())
+    assert not (run/'cam_scores.csv').exists()
     m = json.loads((run/'metrics.json').read_text())
     assert m['fold'] == 4 and m['data']['is_demo'] and 0 <= m['f1_macro'] <= 1 and m['seed'] == 1
     env = json.loads((run/'env.json').read_text())
@@ -38,6 +40,31 @@ def test_papermill_fold_report(tmp_path):
     oof = pd.read_csv(run/'oof.csv')
     assert (oof['fold'] == 4).all() and len(oof) == m['n_valid']
     assert abs(oof.filter(like='prob_').sum(1) - 1).max() < 1e-4
+
+def test_fold_report_scores_cam_against_boxes(tmp_path):
+    "A data set with a box file per image (NEU-DET layout): the report gets the localisation section and the run keeps its scores"
+    sys.path.insert(0, str(ROOT))
+    from defect_nb.data import synth_dataset
+    data = synth_dataset(tmp_path/'det', per_class=10, size=64, verbose=False)
+    (data/'annotations').mkdir()
+    for i, p in enumerate(sorted((data/'images').iterdir())):  # the left half of every image but the first
+        if i: (data/'annotations'/f'{p.stem}.xml').write_text("<annotation><object><name>d</name><bndbox><xmin>1</xmin><ymin>1</ymin>"
+                                                              "<xmax>32</xmax><ymax>64</ymax></bndbox></object></annotation>")
+    out, runs = tmp_path/'fold0.ipynb', tmp_path/'runs'
+    r = subprocess.run([str(BIN/'papermill'), 'nbs/train.ipynb', str(out), '-p', 'fold', '0', *TINY[:9], '-p', 'seed', '1', '-p', 'data', str(data),
+                        '-p', 'out_dir', str(runs)], cwd=ROOT, env=_env(tmp_path), capture_output=True, text=True, timeout=900)
+    assert r.returncode == 0, r.stderr[-3000:]
+    html = out.with_suffix('.html').read_text()
+    assert 'Does the model look at the defect?' in html and 'pointing game' in html and 'not complete' not in html
+    run, = list(runs.iterdir())
+    oof, loc = pd.read_csv(run/'oof.csv'), pd.read_csv(run/'cam_scores.csv')
+    first = sorted((data/'images').iterdir())[0].name
+    assert len(loc) == len(oof) - oof['images'].str.endswith('/' + first).sum()  # every validation image with a box file
+    scored = loc.dropna(subset=['energy'])  # an all-zero map (no positive evidence: frequent after one tiny epoch) has no score
+    assert len(scored) and (loc['chance'] == .5).all() and scored['pointing'].isin([0., 1.]).all() and scored['energy'].between(0, 1).all()
+    assert loc['pointing'].isna().sum() == loc['energy'].isna().sum()
+    assert f"{loc['energy'].isna().sum()} image(s) had an empty map" in html
+    assert (loc['correct'] == (loc['label'] == loc['pred'])).all()
 
 def _nb(*cells):
     nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in cells])

@@ -7,6 +7,7 @@ from torch import nn
 from PIL import Image
 from sklearn.metrics import classification_report, confusion_matrix
 from defect_nb.interpret import *
+from defect_nb.cam import *
 from defect_nb.interpret import _inputs
 from defect_nb.learner import build_model
 
@@ -240,3 +241,58 @@ def test_gradcam_examples(tmp_path):
     learn = Learner(dls, net, loss_func=nn.CrossEntropyLoss()) # tfm defaults to the Learner's dls
     titles2 = [ax.get_title() for ax in gradcam_examples(learn, df, tmp_path).axes if ax.images]
     assert titles2 == titles
+
+# --- Grad-CAM against boxes --------------------------------------------------------------------------
+
+def _voc(path, boxes, size=(32, 32)):
+    obj = ''.join(f"<object><name>d</name><bndbox><xmin>{a}</xmin><ymin>{b}</ymin><xmax>{c}</xmax><ymax>{d}</ymax></bndbox></object>"
+                  for a, b, c, d in boxes)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(f"<annotation><size><width>{size[0]}</width><height>{size[1]}</height></size>{obj}</annotation>")
+
+def test_cam_scores_known_answers():
+    "A map with all its mass in the box, none of it, a uniform map (energy = chance) and an empty one (no score)"
+    m = torch.zeros(10, 10, dtype=torch.bool); m[2:7, 2:7] = True
+    hit = torch.zeros(10, 10); hit[3, 4] = 1.
+    miss = torch.zeros(10, 10); miss[9, 0] = 1.
+    assert cam_scores(hit, m) == dict(pointing=1., energy=1., chance=.25)
+    assert cam_scores(miss, m) == dict(pointing=0., energy=0., chance=.25)
+    assert abs(cam_scores(torch.ones(5, 5), m)['energy'] - .25) < 1e-6
+    assert np.isnan(cam_scores(torch.zeros(5, 5), m)['energy'])
+
+def test_box_mask_follows_the_validation_resize():
+    "VOC pixels are 1-based and inclusive; a 64x32 image into a 16x16 input is centre-cropped to x 16..48 first"
+    m = box_mask([('d', 1, 1, 16, 32)], (32, 32), (8, 8)) # the left half, at a quarter of the size
+    assert m[:, :4].all() and not m[:, 4:].any()
+    assert not box_mask([('d', 1, 1, 16, 32)], (64, 32), (16, 16)).any() # cropped away
+    m = box_mask([('d', 17, 1, 32, 32)], (64, 32), (16, 16)) # x 16..32 of the image = the left half of the crop
+    assert m[:, :8].all() and not m[:, 8:].any()
+
+def test_cam_localisation_with_the_square_net(tmp_path):
+    """The square net's evidence is the coloured square: with a box drawn around it, the map of the predicted class points
+    into it and keeps all its mass there; a box drawn elsewhere gets neither; images without a box file are left out"""
+    rows = []
+    for i, (y, x) in enumerate([(2, 2), (20, 18), (10, 4)]):
+        a = np.full((32, 32, 3), 128, np.uint8); a[y:y+8, x:x+8] = (255, 0, 0)
+        p = tmp_path/'images'/f'red_{i}.png'; p.parent.mkdir(exist_ok=True); Image.fromarray(a).save(p)
+        rows.append(dict(images=f'images/red_{i}.png', label='red', pred='red', correct=True))
+    _voc(tmp_path/'annotations'/'red_0.xml', [(3, 3, 10, 10)]) # around the square
+    _voc(tmp_path/'annotations'/'red_1.xml', [(1, 1, 8, 8)]) # elsewhere
+    oof = pd.DataFrame(rows)
+    loc = cam_localisation(square_net(), oof, tmp_path, tfm=lambda p: norm(Image.open(p).convert('RGB')), classes=['red', 'green', 'blue'])
+    assert loc['images'].tolist() == ['images/red_0.png', 'images/red_1.png']
+    assert loc['pointing'].tolist() == [1., 0.] and loc['energy'][0] > .99 and loc['energy'][1] < .01
+    assert loc['chance'].tolist() == [64/1024]*2
+    s = localisation_summary(loc)
+    assert s.loc[('red', 'correct'), 'n'] == 2 and s.loc[('all', 'correct'), 'pointing game'] == .5
+    assert localisation_section(loc).startswith('## Does the model look at the defect?')
+    fig = plot_localisation(loc, square_net(), tmp_path, tfm=lambda p: norm(Image.open(p).convert('RGB')), k=1, classes=['red', 'green', 'blue'])
+    assert [ax.get_title().split('\n')[0] for ax in fig.axes if ax.images][::2] == ['red_0.png', 'red_1.png'] # best | worst
+    import shutil; shutil.rmtree(tmp_path/'annotations') # a data set without annotations: nothing, no error
+    assert len(cam_localisation(square_net(), oof, tmp_path, tfm=lambda p: norm(Image.open(p).convert('RGB')), classes=['red', 'green', 'blue'])) == 0
+
+def test_read_voc_errors(tmp_path):
+    (tmp_path/'bad.xml').write_text('<annotation><object><bndbox><xmin>a</xmin></bndbox></object></annotation>')
+    with pytest.raises(ValueError, match='bad.xml'): read_voc(tmp_path/'bad.xml')
+    (tmp_path/'cut.xml').write_text('<annotation>')
+    with pytest.raises(ValueError, match='cut.xml'): read_voc(tmp_path/'cut.xml')
