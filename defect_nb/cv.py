@@ -9,6 +9,7 @@ from dataclasses import asdict
 from pathlib import Path
 import pandas as pd, numpy as np, yaml
 import matplotlib.pyplot as plt
+from IPython.display import Markdown
 from fastcore.script import call_parse, Param
 from .core import *
 from .core import _unknown, _stash
@@ -18,9 +19,9 @@ from .report import *
 
 # %% auto #0
 __all__ = ['BACKENDS', 'fold_runs', 'fold_status', 'run_fold_dir', 'run_fold', 'fold_row', 'collect_cv', 'cv_summary',
-           'collect_cam', 'BackendError', 'ShortParam', 'driver_params', 'check_params', 'parse_params', 'init_ray',
-           'run_tasks', 'BusyError', 'dir_lock', 'data_manifest', 'cv_manifest', 'manifest_diff', 'prepare_cv_dir',
-           'run_cv', 'load_run', 'compare_runs', 'compare_report', 'defect_cv']
+           'collect_cam', 'cv_verdict', 'BackendError', 'ShortParam', 'driver_params', 'check_params', 'parse_params',
+           'init_ray', 'run_tasks', 'BusyError', 'dir_lock', 'data_manifest', 'cv_manifest', 'manifest_diff',
+           'prepare_cv_dir', 'run_cv', 'load_run', 'compare_runs', 'compare_report', 'defect_cv']
 
 # %% ../nbs/07_cv.ipynb #c61c017d
 def fold_runs(fold_dir:str|Path) -> list[Path]:
@@ -155,6 +156,34 @@ def collect_cam(folds:pd.DataFrame, # From `collect_cv`
     got = [pd.read_csv(f).assign(fold=r.fold) for r in folds[folds['status'] == 'done'].itertuples()
            if (f := Path(cv_dir)/r.run_dir/'cam_scores.csv').exists()]
     return pd.concat(got, ignore_index=True) if got else pd.DataFrame()
+
+# %% ../nbs/07_cv.ipynb #c2a537ce
+def cv_verdict(folds:pd.DataFrame, # From `collect_cv`
+               oof:pd.DataFrame, # Its out-of-fold predictions
+               cv_dir:str|Path, # The folder `folds.run_dir` is relative to
+               experiment:str='?' # The experiment's name
+              ):
+    "The CV report's first screen: pooled out-of-fold macro F1 with its bootstrap interval, the mean over folds, the weakest class, provenance, the seed experiment on the same folds where measured"
+    from defect_nb.interpret import f1_interval, per_class_metrics  # torch: only when a CV report is made
+    done = folds[folds['status'] == 'done']
+    if not len(oof) or not len(done): return Markdown("No fold finished.")
+    runs = [Path(cv_dir)/r for r in done['run_dir']]
+    ms = [json.loads((r/'metrics.json').read_text()) for r in runs]
+    envs = [json.loads((r/'env.json').read_text()) if (r/'env.json').exists() else {} for r in runs]
+    pc = per_class_metrics(oof, sorted(oof['label'].astype(str).unique())).drop('macro avg')
+    f1, acc = float(pc['f1'].mean()), float((oof['label'].astype(str) == oof['pred'].astype(str)).mean())
+    mean, sd = done['f1_macro'].mean(), done['f1_macro'].std(ddof=1)
+    commits, fps = sorted({str(e.get('git_commit'))[:10] for e in envs}), sorted({str(e.get('data_fingerprint')) for e in envs})
+    ref = seed_reference(fps[0]) if len(fps) == 1 and experiment != load_config('seed', verbose=False).experiment_name else None
+    facts = [f"mean over folds **{mean:.4f}**" + (f" ± {sd:.4f}" if len(done) > 1 else '') + f" ({len(done)} of {len(folds)} folds)",
+             f"seeds {', '.join(str(m.get('seed')) for m in ms)}", f"commit{'s' if len(commits) > 1 else ''} `{'`, `'.join(commits)}`",
+             f"folds file fingerprint `{'`, `'.join(fps)}`"]
+    if ref and all(int(k) in ref for k in done['fold']):
+        sm = float(np.mean([ref[int(k)] for k in done['fold']]))
+        facts.append(f"{mean - sm:+.4f} against the seed experiment's mean on the same folds ({sm:.4f})")
+    slow = [f"fold {m['fold']}" for m in ms if timing_flag(m)]
+    flags = [f"⚠ timing not representative for {', '.join(slow)} (the machine was shared while it trained; see the fold reports)"] if slow else []
+    return verdict(f"{experiment} · {len(done)}-fold CV", f1, f1_interval(oof), acc, len(oof), pc.to_dict('index'), facts, flags=flags)
 
 # %% ../nbs/07_cv.ipynb #017c67da
 class BackendError(RuntimeError):
@@ -296,11 +325,11 @@ def _legacy_manifest(cv_dir:Path) -> dict|None:
 def manifest_diff(old:dict, # The recorded manifest
                   new:dict # The one of this command
                  ) -> list[str]:
-    "The differences between two manifests, one readable line each (only the keys both have; a legacy one: no seed)"
+    "The differences between two manifests, one readable line each (only the keys both have; a legacy one: no seed, no folds)"
     out = []
     for k in sorted(set(old.get('config', {})) | set(new.get('config', {}))):
         a, b = old.get('config', {}).get(k), new.get('config', {}).get(k)
-        if a != b and not ('params' not in old and k == 'seed'): out.append(f"{k}: {a!r} then, {b!r} now")
+        if a != b and not ('params' not in old and k in ('seed', 'folds')): out.append(f"{k}: {a!r} then, {b!r} now")
     if 'data' in old and old['data']['folds_sha256'] != new['data']['folds_sha256']:
         out.append(f"data: {old['data']['path']} (folds file sha256 {old['data']['folds_sha256'][:12]}…) then, "
                    f"{new['data']['path']} ({new['data']['folds_sha256'][:12]}…) now")

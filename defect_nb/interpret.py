@@ -18,7 +18,8 @@ from .cam import _gradcam
 
 # %% auto #0
 __all__ = ['LOC_COLS', 'oof_classes', 'per_class_metrics', 'confusion', 'plot_confusion', 'smooth', 'plot_history', 'ht_seed_run',
-           'epoch_train_loss', 'plot_vs_ht', 'top_losses', 'plot_top_losses', 'plot_gradcam', 'gradcam_picks',
+           'epoch_train_loss', 'plot_vs_ht', 'top_losses', 'plot_top_losses', 'f1_interval', 'error_table',
+           'plot_errors', 'coverage_table', 'coverage_sentence', 'plot_coverage', 'plot_gradcam', 'gradcam_picks',
            'gradcam_examples', 'cam_localisation', 'localisation_summary', 'plot_localisation', 'localisation_section']
 
 # %% ../nbs/04_interpret.ipynb #0e3c0618
@@ -215,6 +216,88 @@ def plot_top_losses(oof:pd.DataFrame|str|Path, # Out-of-fold table (or its CSV p
         ax.set_title(f"{r['label']} / {r['pred']}\n{r['loss']:.2f} / {r['prob']:.2f}", fontsize=10,
                      color='black' if r['label'] == r['pred'] else 'firebrick')
     fig.suptitle(f'{title}: actual / predicted / loss / probability of the prediction')
+    return fig
+
+# %% ../nbs/04_interpret.ipynb #9e98ab77
+def f1_interval(oof:pd.DataFrame|str|Path, # Out-of-fold table (or its CSV path)
+                n:int=1000, # Bootstrap resamples
+                level:float=.95, # Coverage of the interval
+                seed:int=0 # Seed of the resampling (the interval is reproducible)
+               ) -> tuple[float, float]:
+    "Percentile bootstrap interval of the macro F1 (images resampled with replacement)"
+    from sklearn.metrics import f1_score
+    d = _df(oof); y, p = d['label'].astype(str).to_numpy(), d['pred'].astype(str).to_numpy()
+    if not len(d): return (np.nan, np.nan)
+    rng = np.random.default_rng(seed)
+    f = [f1_score(y[i], p[i], average='macro', zero_division=0) for i in rng.integers(0, len(d), (n, len(d)))]
+    return tuple(float(v) for v in np.quantile(f, [(1 - level)/2, (1 + level)/2]))
+
+# %% ../nbs/04_interpret.ipynb #e3c8237d
+def _top2(oof:pd.DataFrame) -> pd.DataFrame:
+    "Top probability, the runner-up class and its probability of each row"
+    cs = oof_classes(oof); P = oof[[f'prob_{c}' for c in cs]].to_numpy(float)
+    o = np.argsort(-P, 1)
+    return pd.DataFrame(dict(prob=P[np.arange(len(P)), o[:, 0]], runner_up=[cs[j] for j in o[:, 1]],
+                             runner_up_prob=P[np.arange(len(P)), o[:, 1]]), index=oof.index)
+
+def error_table(oof:pd.DataFrame|str|Path # Out-of-fold table (or its CSV path)
+               ) -> pd.DataFrame:
+    "Every misclassified image: file, true and predicted class, the prediction's probability, the runner-up class and its probability (most confident first)"
+    d = _df(oof); d = d[d['label'].astype(str) != d['pred'].astype(str)]
+    t = pd.concat([d[['images', 'label', 'pred'] + [c for c in ('fold',) if c in d]], _top2(d)], axis=1)
+    return t.sort_values('prob', ascending=False, kind='stable').reset_index(drop=True)
+
+# %% ../nbs/04_interpret.ipynb #ded7c701
+def plot_errors(oof:pd.DataFrame|str|Path, # Out-of-fold table (or its CSV path)
+                root:str|Path|None, # Data root the `images` paths are relative to
+                max_n:int=48, # At most this many (the most confident errors first)
+                ncols:int=6, # Images per row
+                title:str='Misclassified images' # Figure title
+               ) -> Figure|None:
+    "Thumbnails of the misclassified images titled file name, true → predicted (probability) and the runner-up; None when there is none"
+    et = error_table(oof).head(max_n)
+    if not len(et): return None
+    fig, axs = _grid_fig(len(et), ncols, size=2.3)
+    for ax, (_, r) in zip(axs.flat, et.iterrows()):
+        ax.imshow(_open(_path(root, r['images'])))
+        ax.set_title(f"{Path(str(r['images'])).name}\n{r['label']} → {r['pred']} ({r['prob']:.2f})\nrunner-up {r['runner_up']} ({r['runner_up_prob']:.2f})",
+                     fontsize=7.5, color='firebrick')
+    fig.suptitle(f"{title}: file, true → predicted (probability), runner-up" + (f" (the {max_n} most confident of {len(error_table(oof))})" if len(error_table(oof)) > max_n else ''))
+    return fig
+
+# %% ../nbs/04_interpret.ipynb #180d61e2
+def coverage_table(oof:pd.DataFrame|str|Path, # Out-of-fold table (or its CSV path)
+                   thresholds=(.5, .6, .7, .8, .9, .95, .99) # Confidence thresholds T
+                  ) -> pd.DataFrame:
+    "Per threshold T: images decided automatically (top probability ≥ T), their share, the errors among them and their rate, and the images left for review"
+    d = _df(oof); conf = _top2(d)['prob'].to_numpy(); wrong = (d['label'].astype(str) != d['pred'].astype(str)).to_numpy()
+    rows = []
+    for t in thresholds:
+        auto = conf >= t; n, e = int(auto.sum()), int((auto & wrong).sum())
+        rows.append({'threshold': t, 'decided automatically': n, 'share decided': n/max(len(d), 1), 'errors among them': e,
+                     'error rate': e/n if n else np.nan, 'to review': int(len(d) - n)})
+    return pd.DataFrame(rows).set_index('threshold')
+
+def coverage_sentence(oof:pd.DataFrame|str|Path, # Out-of-fold table (or its CSV path)
+                      t:float=.9 # The threshold to state
+                     ) -> str:
+    "One line for a QC lead: at ≥ t, which share of the parts is decided automatically, with which error"
+    r = coverage_table(oof, (t,)).iloc[0]
+    n, e, rev = (int(r[k]) for k in ('decided automatically', 'errors among them', 'to review'))
+    err = f"{r['error rate']:.1%} error ({e} of {n})" if n else 'no part decided'
+    return f"At confidence ≥ {t:g}, {r['share decided']:.0%} of the parts are decided automatically with {err}; {rev} go to manual review."
+
+def plot_coverage(oof:pd.DataFrame|str|Path, # Out-of-fold table (or its CSV path)
+                  title:str='Automatic decisions vs error' # Axes title
+                 ) -> Figure:
+    "Share decided automatically and the error among those, over the confidence threshold"
+    t = np.round(np.linspace(0, 1, 101), 2); c = coverage_table(oof, t)
+    fig, ax = plt.subplots(figsize=(6.5, 3.6), layout='constrained')
+    ax.plot(t, 100*c['share decided'], label='decided automatically (% of parts)')
+    ax2 = ax.twinx(); ax2.plot(t, 100*c['error rate'], color='firebrick', label='error among them (%)')
+    ax.set_xlabel('confidence threshold T (top probability ≥ T)'); ax.set_ylabel('decided automatically (%)'); ax2.set_ylabel('error among them (%)', color='firebrick')
+    ax.set_ylim(0, 101); ax2.set_ylim(0, max(1., float(np.nanmax(100*c['error rate'])) * 1.1)); ax.set_title(title)
+    fig.legend(loc='lower left', fontsize=8)
     return fig
 
 # %% ../nbs/04_interpret.ipynb #33f085d3

@@ -9,17 +9,17 @@ from dataclasses import asdict
 from pathlib import Path
 import pandas as pd, numpy as np
 import matplotlib.pyplot as plt
-from IPython.display import display, Markdown
+from IPython.display import display, Markdown, HTML
 from fastcore.script import call_parse
 from .core import *
 from .core import _stash
 
 # %% auto #0
 __all__ = ['SLIM_CSS', 'JPEG_MIN_BYTES', 'DRIVER', 'report_config', 'data_banner', 'load_excluded', 'split_counts',
-           'plot_samples', 'config_table', 'metrics_table', 'timing_table', 'env_table', 'report_state', 'state_banner',
-           'render_html', 'slim_html', 'papermill_paths', 'papermill_output_path', 'render_live',
-           'render_after_papermill', 'finish_report', 'defect_render', 'driver_path', 'run_report',
-           'check_driver_globals']
+           'plot_samples', 'config_table', 'config_section', 'metrics_table', 'timing_table', 'env_table',
+           'seed_reference', 'timing_flag', 'verdict', 'report_state', 'state_banner', 'render_html', 'slim_html',
+           'papermill_paths', 'papermill_output_path', 'render_live', 'render_after_papermill', 'finish_report',
+           'defect_render', 'driver_path', 'run_report', 'check_driver_globals']
 
 # %% ../nbs/06_report.ipynb #86ef48a1
 def report_config(config:str|Path|None=None, # Hydrogen Torch or defect_nb YAML, or a shipped config's name (`seed`); None = the recipe
@@ -81,6 +81,16 @@ def config_table(cfg:Config) -> pd.DataFrame:
     for k,v in asdict(cfg).items(): rows.append(dict(key=k, value=str(v), seed_experiment=str(seed[k]), changed='◀ changed' if v != seed[k] else ''))
     return pd.DataFrame(rows).set_index('key')
 
+# %% ../nbs/06_report.ipynb #cc3893b5
+def config_section(cfg:Config # The config the run used (`RunResult.cfg`: its fold and seed)
+                  ) -> HTML:
+    "The keys that differ from the package default (the recipe) up front; every key beside the seed experiment's, folded away"
+    t, default = config_table(cfg), asdict(Config())
+    changed = [k for k, v in asdict(cfg).items() if v != default[k]]
+    front = pd.DataFrame({'value': [str(getattr(cfg, k)) for k in changed], 'package default': [str(default[k]) for k in changed]}, index=pd.Index(changed, name='key'))
+    return HTML(f"<p>{len(changed)} keys differ from the package default (the recipe):</p>{front.to_html()}"
+                f"<details><summary>The full config ({len(t)} keys) beside the seed experiment's (Hydrogen Torch's settings)</summary>{t.to_html()}</details>")
+
 # %% ../nbs/06_report.ipynb #8c68b026
 def metrics_table(m:dict) -> pd.DataFrame:
     "The headline metrics of a run"
@@ -98,6 +108,44 @@ def env_table(env:dict) -> pd.DataFrame:
     flat = {k:v for k,v in env.items() if k != 'packages'}
     flat.update({f'package {k}': v for k,v in env.get('packages', {}).items()})
     return pd.DataFrame({'value': [str(v) for v in flat.values()]}, index=list(flat))
+
+# %% ../nbs/06_report.ipynb #b5c2b1b0
+def seed_reference(fingerprint:str|None # The data fingerprint of a run (`env.json`)
+                  ) -> dict|None:
+    "The seed experiment's measured macro F1 per fold on the same folds file, or None"
+    ref = json.loads((PKG_DIR/'configs'/'seed_reference.json').read_text())
+    return {int(k): v for k, v in ref['f1_macro'].items()} if fingerprint and fingerprint == ref['data_fingerprint'] else None
+
+def timing_flag(m:dict # Metrics with `train_time_s`, and `train_cpu_s` and `threads` where recorded
+               ) -> str|None:
+    "A warning when the training phase used under 70 % of the CPU time its threads could have (the machine was shared), else None"
+    wall, cpu, th = m.get('train_time_s'), m.get('train_cpu_s'), m.get('threads')
+    if not (wall and cpu and th) or m.get('device', '').startswith('cuda'): return None
+    use = cpu / (wall * th)
+    return None if use >= .7 else (f"⚠ timing not representative: the training phase used {use:.0%} of the CPU time its {th} threads "
+                                   f"could have ({cpu:.0f} s CPU in {wall:.0f} s); something else ran on the machine")
+
+# %% ../nbs/06_report.ipynb #a36a0966
+def verdict(title:str, # What the page is, e.g. `recipe · fold 4`
+            f1:float, # Macro F1
+            interval:tuple|None, # Its bootstrap interval (`interpret.f1_interval`)
+            accuracy:float, # Accuracy
+            n:int, # Images scored
+            per_class:dict, # {class: {'recall': .., 'f1': ..}}
+            facts:list, # Provenance lines (experiment, fold, seed, commit, data)
+            seed_f1:float|None=None, # The seed experiment's macro F1 on the same images, where known
+            flags:list=() # Warnings (timing, imbalance)
+           ) -> Markdown:
+    "The report's first screen as markdown, with the page title `<title> · F1 <f1>` in its display metadata"
+    ci = f" (95 % bootstrap interval {interval[0]:.3f}–{interval[1]:.3f})" if interval and not np.isnan(interval[0]) else ''
+    weak = min(per_class.items(), key=lambda kv: (kv[1]['recall'], kv[1]['f1'])) if per_class else None
+    lines = [f"## {title} · macro F1 **{f1:.3f}**{ci}",
+             f"accuracy {accuracy:.3f} on {n} images" + (f" · weakest class **{weak[0]}**: recall {weak[1]['recall']:.3f}, F1 {weak[1]['f1']:.3f}" if weak else '')]
+    if seed_f1 is not None: lines.append(f"{f1 - seed_f1:+.3f} against the seed experiment (Hydrogen Torch's settings) on the same images ({seed_f1:.3f})")
+    lines += [' · '.join(facts), *[f for f in flags if f]]
+    md = Markdown('\n\n'.join(lines))
+    md.metadata = {'defect_nb': {'title': f"{title} · F1 {f1:.3f}"}}
+    return md
 
 # %% ../nbs/06_report.ipynb #29698eed
 def report_state(nb # An executed notebook (nbformat node) or its path
@@ -145,9 +193,16 @@ def render_html(nb_path:str|Path, # An executed notebook
     html_path = Path(html_path) if html_path else nb_path.with_suffix('.html')
     exp = HTMLExporter(exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True, exclude_raw=True)
     nb = nbformat.read(nb_path, as_version=4)
+    top = [c for c in nb.cells if 'verdict' in c.get('metadata', {}).get('tags', [])]
+    if top:  # the verdict on the first screen: after the title cell
+        rest = [c for c in nb.cells if c not in top]
+        first = next((i for i, c in enumerate(rest) if c.cell_type == 'markdown'), -1) + 1
+        nb.cells = rest[:first] + top + rest[first:]
+    metas = [m for c in top for o in c.get('outputs', []) for m in (o.get('metadata', {}), *o.get('metadata', {}).values()) if isinstance(m, dict)]
+    titles = [m['defect_nb']['title'] for m in metas if 'defect_nb' in m]  # IPython keys a display's metadata by its mime type
     banner = state_banner(state or report_state(nb))
     if banner: nb.cells.insert(0, nbformat.v4.new_markdown_cell(banner))
-    body, _ = exp.from_notebook_node(nb, resources={'metadata': {'name': nb_path.stem}})
+    body, _ = exp.from_notebook_node(nb, resources={'metadata': {'name': titles[0] if titles else nb_path.stem}})
     html_path.write_text(slim_html(body, jpeg), encoding='utf-8')
     return html_path
 

@@ -82,14 +82,14 @@ def run_status(run_dir:str|Path # A run folder
 class StepLog(Callback):
     "Record loss and lr per training step, epoch times and training-phase throughput"
     order = 60
-    def before_fit(self): self.steps, self.epoch_times, self.train_time, self.n_seen, self.step = [], [], 0., 0, 0
+    def before_fit(self): self.steps, self.epoch_times, self.train_time, self.cpu_time, self.n_seen, self.step = [], [], 0., 0., 0, 0
     def before_epoch(self): self.t_epoch = time.perf_counter()
-    def before_train(self): self.t0 = time.perf_counter()
+    def before_train(self): self.t0, self.c0 = time.perf_counter(), time.process_time()
     def after_batch(self):
         if not self.training: return
         self.steps.append(dict(step=self.step, epoch=self.epoch, loss=float(self.loss.detach()), lr=float(self.opt.hypers[-1]['lr'])))
         self.step += 1; self.n_seen += find_bs(self.yb)
-    def after_train(self): self.train_time += time.perf_counter() - self.t0
+    def after_train(self): self.train_time += time.perf_counter() - self.t0; self.cpu_time += time.process_time() - self.c0
     def after_epoch(self): self.epoch_times.append(time.perf_counter() - self.t_epoch)
 
 # %% ../nbs/03_train.ipynb #08164999
@@ -207,7 +207,7 @@ def train_fold(cfg:Config|None=None, # Experiment config (default: `Config()`, t
 
 def _train_into(run_dir, cfg, fold, src, df, seed, device, quiet, t_start) -> RunResult:
     "The body of `train_fold`: train into the existing `run_dir`, writing `status.json` done once every file is there"
-    cfg_used = cfg.update(seed=seed)
+    cfg_used = cfg.update(seed=seed, folds=[fold]) # the run's config.yaml records the fold it trained and the seed it used
     save_config(cfg_used, run_dir/'config.yaml')
     dls = get_dls(cfg_used, fold, df, root=src.root, device=device)
     learn = defect_learner(dls, cfg_used, path=run_dir)
@@ -230,6 +230,7 @@ def _train_into(run_dir, cfg, fold, src, df, seed, device, quiet, t_start) -> Ru
                    n_train=int((df['fold'] != fold).sum()), n_valid=len(oof), epochs=cfg.epochs, seed=seed,
                    precision=learn.precision, device=env['device'], train_time_s=round(log.train_time, 2),
                    fit_time_s=round(fit_time, 2), train_img_s=round(log.n_seen / max(log.train_time, 1e-9), 2),
+                   train_cpu_s=round(log.cpu_time, 2), threads=torch.get_num_threads(),
                    data=dict(name=src.name, root=rel_path(src.root, run_dir), is_demo=bool(src.is_demo), folds_csv=rel_path(src.folds_csv, run_dir),
                              n_excluded=_n_rows(src.excluded_csv)))
     if cfg.build_scoring_pipelines: export_model(learn.model, run_dir, cfg_used, vocab, getattr(dls, 'norm_stats', None))
