@@ -5,15 +5,16 @@
 # %% ../nbs/00_core.ipynb #285a763a
 from __future__ import annotations
 import os, sys, json, time, yaml, difflib, hashlib, platform, random, subprocess, dataclasses
+from fastcore.basics import patch
 from dataclasses import dataclass, field, fields, asdict
 from pathlib import Path
 from importlib.metadata import version as _pkg_version, PackageNotFoundError
 
 # %% auto #0
 __all__ = ['PKG_DIR', 'SEED_YAML', 'CHOICES', 'HT_MAP', 'HT_FIXED', 'HT_WHY', 'HT_NO_EFFECT', 'SEED_BASE', 'SEED_IRRELEVANT',
-           'repo_root', 'ConfigError', 'Config', 'from_ht', 'shipped_configs', 'load_config', 'save_config',
-           'is_seed_experiment', 'seed_everything', 'file_sha1', 'file_sha256', 'unwritable_reason', 'check_writable',
-           'git_commit', 'device_name', 'rel_path', 'env_record']
+           'repo_root', 'shared_dir', 'ConfigError', 'Config', 'from_ht', 'shipped_configs', 'load_config',
+           'save_config', 'is_seed_experiment', 'seed_everything', 'file_sha1', 'file_sha256', 'unwritable_reason',
+           'check_writable', 'git_commit', 'device_name', 'rel_path', 'env_record']
 
 # %% ../nbs/00_core.ipynb #c3402529
 PKG_DIR = Path(__file__).parent if '__file__' in globals() else Path.cwd().parent/'defect_nb'
@@ -23,6 +24,11 @@ def repo_root() -> Path|None:
     "The checkout this package was installed from (editable install), or `None`"
     root = PKG_DIR.parent
     return root if (root/'settings.ini').exists() and (root/'nbs').exists() else None
+
+def shared_dir() -> Path|None:
+    "The project's shared folder (NEU data, the seed experiment, the reference run): `$DEFECT_NB_SHARED`, else `shared/` beside the checkout; None when absent"
+    p = Path(os.environ['DEFECT_NB_SHARED']) if os.environ.get('DEFECT_NB_SHARED') else (repo_root() or PKG_DIR).parent/'shared'
+    return p if p.is_dir() else None
 
 # %% ../nbs/00_core.ipynb #e689f666
 class ConfigError(ValueError):
@@ -147,19 +153,19 @@ def _unknown(k, known, where='config'):
     raise ConfigError(f"unknown {where} key `{k}`" + (f"; did you mean `{close[0]}`?" if close else '') +
                       f" Valid keys: {', '.join(sorted(known))}")
 
-def _update(self:Config, **kw) -> Config:
+@patch
+def update(self:Config, **kw) -> Config:
     "A copy of `self` with the non-`None` values of `kw` applied"
     names = [f.name for f in fields(self)]
     for k in kw:
         if k not in names: _unknown(k, names)
     return Config(**{**asdict(self), **{k:v for k,v in kw.items() if v is not None}})
-Config.update = _update
 
-def _diff(self:Config, other:Config|None=None) -> dict:
+@patch
+def diff(self:Config, other:Config|None=None) -> dict:
     "Fields where `self` differs from `other` (default: `Config()`, the recipe), as `{name: (other, self)}`"
     a,b = asdict(other or Config()), asdict(self)
     return {k:(a[k],b[k]) for k in a if a[k] != b[k]}
-Config.diff = _diff
 
 # %% ../nbs/00_core.ipynb #4645cd28
 # Hydrogen Torch key -> (Config field, converter); converter returns the field value or raises

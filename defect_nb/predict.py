@@ -12,6 +12,7 @@ from torch import nn
 from PIL import Image
 from fastai.vision.all import Normalize, TensorImage
 from fastcore.script import call_parse, Param
+from fastcore.basics import patch
 from .core import *
 from .data import DataError, DefectImage, IMG_EXTS, inference_tfms
 from .learner import build_model, model_from_meta, export_model, default_device_type, resolve_precision, MODEL_FORMAT, TTA_VIEWS, tta_names, tta_probs
@@ -247,7 +248,8 @@ def _cam_name(item, i, used:set) -> str:
     used.add(s)
     return s
 
-def _predict(self:Predictor, items, # Paths, PIL images or numpy arrays (or one of them)
+@patch
+def predict(self:Predictor, items, # Paths, PIL images or numpy arrays (or one of them)
              bs:int=32, # Batch size
              tta=None, # Flips to average over (see `tta_list`); default: model.json `tta`
              errors:str='raise', # 'raise', or 'record': unreadable items get a row with the error text
@@ -304,6 +306,7 @@ def _box_mask(item, out_hw) -> torch.Tensor|None:
     if a is None or not (boxes := read_voc(a)['boxes']): return None
     with Image.open(item) as im: return box_mask(boxes, im.size, out_hw)
 
+@patch
 def _cams(self:Predictor, xb, target, imgs, cam_dir, stems, items) -> list:
     "Write Grad-CAM overlays of `target` for the batch `xb` (drawn on `imgs`); return the file names and the scores against boxes (`{}` without)"
     with torch.enable_grad(): cams = gradcam(self.model, xb.as_subclass(torch.Tensor).to(self.device), target.tolist())
@@ -314,8 +317,6 @@ def _cams(self:Predictor, xb, target, imgs, cam_dir, stems, items) -> list:
         m = _box_mask(item, tuple(xb.shape[-2:]))
         out.append((str(f), cam_scores(cm, m) if m is not None else {}))
     return out
-
-Predictor.predict, Predictor._cams = _predict, _cams
 
 # %% ../nbs/05_predict.ipynb #a0fbe66f
 def find_images(paths:list, # Files and/or folders
@@ -369,11 +370,13 @@ def defect_predict(model:str, # Exported model: its folder, a run folder, or mod
                    cam:str=None, # Folder for Grad-CAM overlays `<stem>_<pred>.png` (and cam_pointing/energy/chance columns for images with annotations/<stem>.xml boxes)
                    device:str=None, # torch device (default: CUDA if present, else CPU)
                    precision:str=None, # fp32 | bf16 | fp16 | auto (default: the model's, fp32 unless exported otherwise)
-                   num_workers:int=2 # Threads reading images
+                   num_workers:int=2, # Threads reading images
+                   min_confidence:float=None # Mark images whose top probability is below this for manual review (column review, a count on stderr)
                   ) -> int:
     "Score images with an exported model into a CSV. Exit code: 0 all scored, 1 some unreadable (see `error`), 2 bad arguments or outputs, 3 output lost at the end (scores saved elsewhere)"
     out = Path(o) if o else None
     if bs < 1: return _fail(f"--bs must be >= 1, not {bs}")
+    if min_confidence is not None and not 0 <= min_confidence <= 1: return _fail(f"--min_confidence must be a probability in [0, 1], not {min_confidence}")
     files = find_images(paths)
     msg = _check_outputs(out, cam, files, paths, force)
     if msg: return _fail(msg)
@@ -383,6 +386,7 @@ def defect_predict(model:str, # Exported model: its folder, a run folder, or mod
     df = pr.predict(files, bs=bs, tta=True if tta else None, errors='record', cam_dir=cam, num_workers=num_workers)
     if cam is None: df = df.drop(columns='cam', errors='ignore')
     n_bad = int((df['error'] != '').sum())
+    if min_confidence is not None: df['review'] = ~(df.filter(like='prob_').max(axis=1) >= min_confidence) # unreadable images too
     if out is None: df.to_csv(sys.stdout, index=False)
     else:
         tmp = out.with_name(f".{out.name}.tmp")
@@ -394,6 +398,8 @@ def defect_predict(model:str, # Exported model: its folder, a run folder, or mod
             return _fail(f"cannot write {out} ({e.strerror}); the scores of all {len(df)} images were saved to {keep} instead", 3)
     print(f"defect_predict: {len(df) - n_bad} of {len(df)} images scored" + (f", {n_bad} unreadable" if n_bad else '') +
           (f" -> {out}" if out else ''), file=sys.stderr)
+    if min_confidence is not None:
+        print(f"defect_predict: {int(df['review'].sum())} of {len(df)} images below confidence {min_confidence:g}: marked for manual review (column review)", file=sys.stderr)
     return 1 if n_bad or not files else 0
 
 # %% ../nbs/05_predict.ipynb #7b297780

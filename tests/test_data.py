@@ -5,14 +5,14 @@ from pathlib import Path
 import numpy as np, pandas as pd, pytest, torch
 from PIL import Image
 
-from defect_nb.core import Config
+from defect_nb.core import Config, shared_dir
 from defect_nb.data import (NEU_CLASSES, NEU_CLS_ABBR, DataError, build_folds, detect_layout, discover, excluded_path,
                             get_dls, inference_tfms, load_folds, load_image, make_folds, resolve_data, subsample_folds,
                             synth_dataset, validate_images)
 import defect_nb.data as data_mod
 
 REPO = Path(__file__).resolve().parents[1]
-NEU = REPO.parent/'shared'/'data'/'neu-det'
+NEU = (shared_dir() or REPO/'no-shared-folder')/'data'/'neu-det'  # $DEFECT_NB_SHARED, else shared/ beside the checkout
 COMMITTED = REPO/'data'/'neu_folds.csv'
 needs_neu = pytest.mark.skipif(not NEU.is_dir(), reason=f"NEU data not at {NEU}")
 

@@ -117,6 +117,21 @@ def test_cli_good_and_broken_images(trained, tmp_path, capfd):
     assert len(pd.read_csv(out)) == 1
 
 
+def test_cli_min_confidence(trained, tmp_path, capfd):
+    "--min_confidence marks the images whose top probability is below it (and unreadable ones) in `review`, counts them, exit code unchanged"
+    good = trained['paths'][:5]
+    (tmp_path/'bad.jpg').write_text('not a JPEG')
+    conf = load_model(trained['model_dir']).predict(good).filter(like='prob_').max(axis=1).to_numpy()
+    t = float(np.median(conf))
+    out = tmp_path/'p.csv'
+    assert defect_predict(str(trained['model_dir']), [str(p) for p in good] + [str(tmp_path/'bad.jpg')], o=str(out), min_confidence=t) == 1
+    df = pd.read_csv(out)
+    assert df['review'].tolist() == [bool(c < t) for c in conf] + [True]
+    assert f"{int((conf < t).sum()) + 1} of 6 images below confidence {t:g}: marked for manual review" in capfd.readouterr().err
+    assert defect_predict(str(trained['model_dir']), [str(good[0])], o=str(out), force=True, min_confidence=1.5) == 2
+    assert 'a probability in [0, 1]' in capfd.readouterr().err
+
+
 def test_cli_stdout_tta_exit_0(trained, tmp_path):
     "Without -o the CSV goes to stdout; all images read: exit 0; --tta averages the flips like the API"
     good = trained['paths'][:3]
