@@ -429,15 +429,21 @@ def cam_localisation(learn_or_model, # A fastai `Learner` or a model `nn.Sequent
     return pd.DataFrame(rows, columns=LOC_COLS)
 
 # %% ../nbs/04_interpret.ipynb #b4e56053
-def _verdict(p, e, ch) -> str:
-    "above / below chance when pointing and energy agree, else mixed"
-    if np.isnan(p) or np.isnan(e): return 'no map'
-    return 'above chance' if p > ch and e > ch else 'below chance' if p < ch and e < ch else 'mixed'
+def _verdict(d:pd.DataFrame) -> str:
+    "above / below chance when both tests say so at 95 % (energy − chance: its mean's interval; pointing: hits against the expected Σ chance, z-score), else not distinguishable or mixed"
+    d = d.dropna(subset=['energy'])
+    if len(d) < 2: return 'too few images'
+    diff = d['energy'] - d['chance']; half = 1.96*diff.std(ddof=1)/np.sqrt(len(d))
+    p = d['chance'].clip(1e-6, 1 - 1e-6); z = (d['pointing'].sum() - p.sum())/np.sqrt((p*(1 - p)).sum())
+    lo, hi = diff.mean() - half, diff.mean() + half
+    if lo > 0 and z > 1.96: return 'above chance'
+    if hi < 0 and z < -1.96: return 'below chance'
+    return 'not distinguishable from chance' if lo <= 0 <= hi and abs(z) <= 1.96 else 'mixed'
 
 def localisation_summary(loc:pd.DataFrame|str|Path, # From `cam_localisation` (or its CSV)
                          classes:list|None=None # Class order; default: as found
                         ) -> pd.DataFrame:
-    "Per actual class and over all, correct and wrong predictions apart: n, empty maps (no score), mean pointing game, energy in boxes, chance, and a verdict against chance"
+    "Per actual class and over all, correct and wrong predictions apart: n, empty maps (no score), mean pointing game, energy in boxes, chance, the 95 % half-width of energy − chance, and a verdict against chance (`_verdict`)"
     loc = _df(loc); classes = list(classes or dict.fromkeys(loc['label'].astype(str)))
     g = loc.assign(label=loc['label'].astype(str), prediction=np.where(loc['correct'].astype(bool), 'correct', 'wrong'))
     rows = []
@@ -446,8 +452,9 @@ def localisation_summary(loc:pd.DataFrame|str|Path, # From `cam_localisation` (o
             d = g[(g['prediction'] == k) & ((g['label'] == c) if c != 'all' else True)]
             if not len(d): continue
             p, e, ch = d['pointing'].mean(), d['energy'].mean(), d['chance'].mean()
+            ok = d.dropna(subset=['energy']); half = 1.96*(ok['energy'] - ok['chance']).std(ddof=1)/np.sqrt(len(ok)) if len(ok) > 1 else np.nan
             rows.append({'class': c, 'prediction': k, 'n': len(d), 'empty maps': int(d['energy'].isna().sum()), 'pointing game': p, 'energy in boxes': e, 'chance': ch,
-                         'pointing − chance': p - ch, 'energy − chance': e - ch, 'verdict': _verdict(p, e, ch)})
+                         'pointing − chance': p - ch, 'energy − chance': e - ch, '± (95 %)': half, 'verdict': _verdict(d)})
     return pd.DataFrame(rows).set_index(['class', 'prediction'])
 
 # %% ../nbs/04_interpret.ipynb #c17930f2
