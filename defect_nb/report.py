@@ -78,7 +78,8 @@ def plot_samples(df:pd.DataFrame, # Folds table
 def config_table(cfg:Config) -> pd.DataFrame:
     "Every config value beside the seed experiment's, with the changed ones marked"
     seed = asdict(load_config('seed', verbose=False)); rows = []
-    for k,v in asdict(cfg).items(): rows.append(dict(key=k, value=str(v), seed_experiment=str(seed[k]), changed='◀ changed' if v != seed[k] else ''))
+    shown = lambda c, k, v: 'concat (average + max), by fastai\'s head' if k == 'pool' and c['head'] == 'fastai' else str(v) # what the model really pools
+    for k,v in asdict(cfg).items(): rows.append(dict(key=k, value=shown(asdict(cfg), k, v), seed_experiment=shown(seed, k, seed[k]), changed='◀ changed' if v != seed[k] else ''))
     return pd.DataFrame(rows).set_index('key')
 
 # %% ../nbs/06_report.ipynb #cc3893b5
