@@ -176,7 +176,7 @@ def cv_verdict(folds:pd.DataFrame, # From `collect_cv`
     commits, fps = sorted({str(e.get('git_commit'))[:10] for e in envs}), sorted({str(e.get('data_fingerprint')) for e in envs})
     ref = seed_reference(fps[0]) if len(fps) == 1 and experiment != load_config('seed', verbose=False).experiment_name else None
     facts = [f"mean over folds **{mean:.4f}**" + (f" ± {sd:.4f}" if len(done) > 1 else '') + f" ({len(done)} of {len(folds)} folds)",
-             f"seeds {', '.join(str(m.get('seed')) for m in ms)}", f"commit{'s' if len(commits) > 1 else ''} `{'`, `'.join(commits)}`",
+             "seed per fold " + ', '.join(f"{m.get('fold')}: {m.get('seed')}" for m in ms), f"commit{'s' if len(commits) > 1 else ''} `{'`, `'.join(commits)}`",
              f"folds file fingerprint `{'`, `'.join(fps)}`"]
     if ref and all(int(k) in ref for k in done['fold']):
         sm = float(np.mean([ref[int(k)] for k in done['fold']]))

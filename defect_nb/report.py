@@ -4,7 +4,7 @@
 
 # %% ../nbs/06_report.ipynb #41ae15ac
 from __future__ import annotations
-import os, sys, json, time, subprocess
+import os, sys, json, time, subprocess, yaml
 from dataclasses import asdict
 from pathlib import Path
 import pandas as pd, numpy as np
@@ -15,11 +15,11 @@ from .core import *
 from .core import _stash
 
 # %% auto #0
-__all__ = ['SLIM_CSS', 'JPEG_MIN_BYTES', 'DRIVER', 'report_config', 'data_banner', 'load_excluded', 'split_counts',
-           'plot_samples', 'config_table', 'config_section', 'metrics_table', 'timing_table', 'env_table',
-           'seed_reference', 'timing_flag', 'verdict', 'report_state', 'state_banner', 'render_html', 'slim_html',
-           'papermill_paths', 'papermill_output_path', 'render_live', 'render_after_papermill', 'finish_report',
-           'defect_render', 'driver_path', 'run_report', 'check_driver_globals']
+__all__ = ['SLIM_CSS', 'JPEG_MIN_BYTES', 'DRIVER', 'report_config', 'ht_keys_note', 'data_banner', 'load_excluded',
+           'split_counts', 'plot_samples', 'config_table', 'config_section', 'metrics_table', 'timing_table',
+           'env_table', 'seed_reference', 'timing_flag', 'verdict', 'report_state', 'state_banner', 'render_html',
+           'slim_html', 'papermill_paths', 'papermill_output_path', 'render_live', 'render_after_papermill',
+           'finish_report', 'defect_render', 'driver_path', 'run_report', 'check_driver_globals']
 
 # %% ../nbs/06_report.ipynb #86ef48a1
 def report_config(config:str|Path|None=None, # Hydrogen Torch or defect_nb YAML, or a shipped config's name (`seed`); None = the recipe
@@ -27,7 +27,20 @@ def report_config(config:str|Path|None=None, # Hydrogen Torch or defect_nb YAML,
                   **params) -> Config:
     "The config of a report: `config` file with the non-`None` `params` applied"
     if img_size is not None: params.update(img_height=img_size, img_width=img_size)
-    return load_config(config, **params)
+    return load_config(config, verbose=False, **params) # the Hydrogen Torch keys without effect: `ht_keys_note`, folded
+
+def ht_keys_note(config:str|Path|None # The report's `config` parameter
+                ) -> HTML|None:
+    "The keys of a Hydrogen Torch YAML that have no effect here, with why, folded away; None for other configs"
+    if not config: return None
+    p = Path(config) if Path(config).exists() else PKG_DIR/'configs'/f'{config}.yaml'
+    d = yaml.safe_load(p.read_text()) if p.exists() else None
+    if not isinstance(d, dict) or not any(k in d for k in ('architecture', 'training', 'dataset', 'image')): return None
+    from defect_nb.core import _flatten
+    keys = [k for k in _flatten(d) if k in HT_NO_EFFECT]
+    if not keys: return None
+    rows = ''.join(f"<tr><td>{k}</td><td style='text-align:left'>{HT_NO_EFFECT[k]}</td></tr>" for k in keys)
+    return HTML(f"<details><summary>{len(keys)} Hydrogen Torch keys of this YAML have no effect here (why)</summary><table>{rows}</table></details>")
 
 # %% ../nbs/06_report.ipynb #5e14ece7
 def data_banner(src) -> Markdown:
