@@ -17,9 +17,10 @@ from .core import _stash
 # %% auto #0
 __all__ = ['SLIM_CSS', 'JPEG_MIN_BYTES', 'DRIVER', 'report_config', 'ht_keys_note', 'data_banner', 'load_excluded',
            'split_counts', 'plot_samples', 'config_table', 'config_section', 'metrics_table', 'timing_table',
-           'env_table', 'seed_reference', 'timing_flag', 'verdict', 'report_state', 'state_banner', 'render_html',
-           'slim_html', 'papermill_paths', 'papermill_output_path', 'render_live', 'render_after_papermill',
-           'finish_report', 'defect_render', 'driver_path', 'run_report', 'check_driver_globals']
+           'env_table', 'headline_note', 'seed_reference', 'timing_flag', 'verdict', 'report_state', 'state_banner',
+           'render_html', 'slim_html', 'papermill_paths', 'papermill_output_path', 'render_live',
+           'render_after_papermill', 'finish_report', 'defect_render', 'driver_path', 'run_report',
+           'check_driver_globals']
 
 # %% ../nbs/06_report.ipynb #86ef48a1
 def report_config(config:str|Path|None=None, # Hydrogen Torch or defect_nb YAML, or a shipped config's name (`seed`); None = the recipe
@@ -122,6 +123,23 @@ def env_table(env:dict) -> pd.DataFrame:
     flat = {k:v for k,v in env.items() if k != 'packages'}
     flat.update({f'package {k}': v for k,v in env.get('packages', {}).items()})
     return pd.DataFrame({'value': [str(v) for v in flat.values()]}, index=list(flat))
+
+# %% ../nbs/06_report.ipynb #d9abf537
+def headline_note(m:dict, # The run's metrics
+                  history:pd.DataFrame|None=None, # Its per-epoch table (`history.csv`)
+                  tta:list|None=None, # The config's `tta`
+                  mixed_inference:bool=False # The config's `mixed_precision_inference`
+                 ) -> str:
+    "One paragraph: what the headline macro F1 is, and why it may differ from the last epoch's validation F1 in the curves"
+    how = (f"{'in ' + m.get('precision', '?') if mixed_inference else 'in fp32'}, "
+           + (f"averaged over {8 if 'dihedral' in tta else 1 + len(tta)} views (test-time augmentation {', '.join(tta)})" if tta else 'on the plain images')) # dihedral: the image and its 7 flips/turns
+    s = f"**The headline** (macro F1 {m['f1_macro']:.4f}) is the trained model's prediction on the {m.get('n_valid', '?')} held-out images, {how}."
+    if history is not None and 'f1_macro' in history and len(history):
+        last = float(history['f1_macro'].iloc[-1])
+        s += (f" The curves' last epoch ({last:.4f}) is fastai's validation pass during training, in {m.get('precision', '?')} mixed precision"
+              f"{' and without test-time augmentation' if tta else ''}: " + ("the same number." if abs(last - m['f1_macro']) < 5e-5 else
+              f"{last - m['f1_macro']:+.4f} from the headline, a few images decided differently."))
+    return s
 
 # %% ../nbs/06_report.ipynb #b5c2b1b0
 def seed_reference(fingerprint:str|None # The data fingerprint of a run (`env.json`)
