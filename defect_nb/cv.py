@@ -365,6 +365,10 @@ def _abs(p):
     "`p` as an absolute path string (relative to where the command runs), `None` stays `None`"
     return None if p is None else str(Path(p).expanduser().resolve())
 
+def _config_arg(config):
+    "The `config` parameter for the fold reports: a shipped config's name (`seed`) as it is, a file as its absolute path"
+    return config if config in shipped_configs() and not Path(config).exists() else _abs(config)
+
 def run_cv(folds:list|None=None, # Folds to run (default: all of the config)
            out_dir:str|Path|None=None, # Default: runs/cv-<experiment_name>
            rerun:bool=False, # Rerun done folds (their old runs are kept)
@@ -392,9 +396,9 @@ def run_cv(folds:list|None=None, # Folds to run (default: all of the config)
     check_run(cfg, None, table['label'].nunique(), precision=backend == 'local')  # so are the backbone, head and weights
     cv_dir = Path(out_dir) if out_dir else (repo_root() or Path.cwd())/'runs'/f'cv-{cfg.experiment_name}'
     check_writable(cv_dir.parent if not cv_dir.exists() else cv_dir, 'CV output folder')
-    moved = prepare_cv_dir(cv_dir, cv_manifest(cfg, src, dict(params, config=_abs(config))), new)
+    moved = prepare_cv_dir(cv_dir, cv_manifest(cfg, src, dict(params, config=_config_arg(config))), new)
     if moved: print(f"started a new cross-validation in {cv_dir}; the earlier one is kept in {moved}", flush=True)
-    with dir_lock(cv_dir): return _run_cv(cv_dir, cfg, folds, rerun, report, _abs(config), backend, address, num_cpus,
+    with dir_lock(cv_dir): return _run_cv(cv_dir, cfg, folds, rerun, report, _config_arg(config), backend, address, num_cpus,
                                           cpus_per_trial, gpus_per_trial, params)
 
 def _run_cv(cv_dir, cfg, folds, rerun, report, config, backend, address, num_cpus, cpus_per_trial, gpus_per_trial, params):
