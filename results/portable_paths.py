@@ -20,6 +20,7 @@ def target(p:str) -> Path:
     for i in range(len(parts) - 1, 0, -1): # the deepest committed run or CV folder on the path, plus what is below it
         if parts[i] in RUNS: return RUNS[parts[i]].joinpath(*parts[i+1:])
         if parts[i] in CV: return CV[parts[i]].joinpath(*parts[i+1:])
+        if parts[i] == 'neu-cam' and parts[i-1] == 'results': return (RES/'neu-cam').joinpath(*parts[i+1:])
     for anchor in ('data', 'defect_nb', '.venv'):
         if anchor in parts and parts[1] == 'work' and parts[2] != 'shared':
             return REPO.joinpath(*parts[parts.index(anchor):])
