@@ -15,7 +15,8 @@ from PIL import Image
 from fastai.callback.hook import hook_output
 
 # %% auto #0
-__all__ = ['gradcam', 'toy_net', 'toy_input', 'cam_overlay', 'read_voc', 'annotation_path', 'box_mask', 'cam_scores', 'localise']
+__all__ = ['gradcam', 'toy_net', 'toy_input', 'cam_overlay', 'read_voc', 'annotation_path', 'box_mask', 'cam_scores',
+           'image_box_mask', 'localise']
 
 # %% ../nbs/03a_cam.ipynb #ac3b1baf
 def _get_model(m) -> nn.Module:
@@ -151,6 +152,14 @@ def cam_scores(cam:torch.Tensor, # A Grad-CAM map [h,w] (any resolution, >= 0)
     return dict(pointing=float(m.flatten()[c.flatten().argmax()]), energy=float(c[m].sum())/tot, chance=chance)
 
 # %% ../nbs/03a_cam.ipynb #d5484559
+def image_box_mask(image:str|Path, # An image file
+                   out_hw:tuple # The model input's `(H, W)`
+                  ) -> torch.Tensor|None:
+    "`box_mask` of the image's VOC boxes (`annotation_path`) at the input's size; None without a box file or boxes"
+    a = annotation_path(image)
+    if a is None or not (boxes := read_voc(a)['boxes']): return None
+    with Image.open(image) as im: return box_mask(boxes, im.size, out_hw) # the header only
+
 def localise(model, # A model `nn.Sequential(body, head)` or a fastai `Learner`
              xb:torch.Tensor, # Normalised inputs [B,3,H,W]
              masks:list, # One box mask [H,W] per image (`box_mask`), or None for an image without boxes

@@ -12,9 +12,9 @@ from importlib.metadata import version as _pkg_version, PackageNotFoundError
 
 # %% auto #0
 __all__ = ['PKG_DIR', 'SEED_YAML', 'CHOICES', 'HT_MAP', 'HT_FIXED', 'HT_WHY', 'HT_NO_EFFECT', 'SEED_BASE', 'SEED_IRRELEVANT',
-           'repo_root', 'shared_dir', 'ConfigError', 'Config', 'from_ht', 'shipped_configs', 'load_config',
-           'save_config', 'is_seed_experiment', 'seed_everything', 'file_sha1', 'file_sha256', 'unwritable_reason',
-           'check_writable', 'git_commit', 'device_name', 'rel_path', 'env_record']
+           'repo_root', 'shared_dir', 'ConfigError', 'Config', 'is_ht_yaml', 'ht_no_effect', 'from_ht',
+           'shipped_configs', 'load_config', 'save_config', 'is_seed_experiment', 'seed_everything', 'file_sha1',
+           'file_sha256', 'unwritable_reason', 'check_writable', 'git_commit', 'device_name', 'rel_path', 'env_record']
 
 # %% ../nbs/00_core.ipynb #c3402529
 PKG_DIR = Path(__file__).parent if '__file__' in globals() else Path.cwd().parent/'defect_nb'
@@ -256,9 +256,17 @@ def _flatten(d, pre=''):
         else: out[pre+k] = v
     return out
 
+def is_ht_yaml(d) -> bool:
+    "Whether the parsed YAML `d` is a Hydrogen Torch experiment (else a defect_nb config)"
+    return isinstance(d, dict) and any(k in d for k in ('architecture','training','dataset','image'))
+
+def ht_no_effect(d:dict) -> list:
+    "The keys of the Hydrogen Torch experiment `d` that have no effect here (explained in `HT_NO_EFFECT`)"
+    return [k for k in _flatten(d) if k in HT_NO_EFFECT]
+
 def from_ht(d:dict, verbose:bool=True) -> Config:
     "Config from a parsed Hydrogen Torch experiment YAML `d`"
-    flat, kw, ignored = _flatten(d), {}, []
+    flat, kw, ignored = _flatten(d), {}, ht_no_effect(d)
     known = list(HT_MAP) + list(HT_FIXED) + list(HT_NO_EFFECT)
     for k,v in flat.items():
         if k in HT_MAP:
@@ -266,7 +274,7 @@ def from_ht(d:dict, verbose:bool=True) -> Config:
             kw[name] = conv(v)
         elif k in HT_FIXED:
             if v not in HT_FIXED[k]: raise ConfigError(f"Hydrogen Torch `{k}: {v!r}` cannot be honoured: {HT_WHY[k]}")
-        elif k in HT_NO_EFFECT: ignored.append(k)
+        elif k in HT_NO_EFFECT: pass
         else: _unknown(k, known, 'Hydrogen Torch')
     if flat.get('augmentation.augmentations_strategy') == 'Custom':
         raise ConfigError("Hydrogen Torch `augmentation.augmentations_strategy: Custom` (albumentations JSON) is not supported; use None, Soft, Dihedral, Medium or Hard")
@@ -292,7 +300,7 @@ def load_config(path:str|Path|None=None, # A Hydrogen Torch or defect_nb YAML, o
     try: d = yaml.safe_load(path.read_text()) or {}
     except yaml.YAMLError as e: raise ConfigError(f"{path} is not valid YAML: {e}") from None
     if not isinstance(d, dict): raise ConfigError(f"{path} must hold a mapping of config keys")
-    if any(k in d for k in ('architecture','training','dataset','image')): cfg = from_ht(d, verbose=verbose)
+    if is_ht_yaml(d): cfg = from_ht(d, verbose=verbose)
     else:
         names = [f.name for f in fields(Config)]
         for k in d:

@@ -255,14 +255,14 @@ def plot_errors(oof:pd.DataFrame|str|Path, # Out-of-fold table (or its CSV path)
                 title:str='Misclassified images' # Figure title
                ) -> Figure|None:
     "Thumbnails of the misclassified images titled file name, true → predicted (probability) and the runner-up; None when there is none"
-    et = error_table(oof).head(max_n)
+    every = error_table(oof); et = every.head(max_n)
     if not len(et): return None
     fig, axs = _grid_fig(len(et), ncols, size=2.3)
     for ax, (_, r) in zip(axs.flat, et.iterrows()):
         ax.imshow(_open(_path(root, r['images'])))
         ax.set_title(f"{Path(str(r['images'])).name}\n{r['label']} → {r['pred']} ({r['prob']:.2f})\nrunner-up {r['runner_up']} ({r['runner_up_prob']:.2f})",
                      fontsize=7.5, color='firebrick')
-    fig.suptitle(f"{title}: file, true → predicted (probability), runner-up" + (f" (the {max_n} most confident of {len(error_table(oof))})" if len(error_table(oof)) > max_n else ''))
+    fig.suptitle(f"{title}: file, true → predicted (probability), runner-up" + (f" (the {max_n} most confident of {len(every)})" if len(every) > max_n else ''))
     return fig
 
 # %% ../nbs/04_interpret.ipynb #180d61e2
@@ -417,10 +417,7 @@ def cam_localisation(learn_or_model, # A fastai `Learner` or a model `nn.Sequent
     for s in range(0, len(idx), bs):
         ii = idx[s:s+bs]; sub = oof.iloc[ii]
         xb = _inputs(tfm, sub, [paths[i] for i in ii])
-        masks = []
-        for i in ii:
-            with Image.open(paths[i]) as im: size = im.size # the header only
-            masks.append(box_mask(anns[i]['boxes'], size, tuple(xb.shape[-2:])))
+        masks = [image_box_mask(paths[i], tuple(xb.shape[-2:])) for i in ii]
         tgt = [classes.index(str(v)) for v in sub['pred']]
         for i, sc in zip(ii, localise(learn_or_model, xb, masks, tgt, layer)):
             r = oof.loc[i]

@@ -16,7 +16,7 @@ from fastcore.basics import patch
 from .core import *
 from .data import DataError, DefectImage, IMG_EXTS, inference_tfms
 from .learner import build_model, model_from_meta, export_model, default_device_type, resolve_precision, MODEL_FORMAT, TTA_VIEWS, tta_names, tta_probs
-from .cam import gradcam, cam_overlay, annotation_path, read_voc, box_mask, cam_scores
+from .cam import gradcam, cam_overlay, image_box_mask, cam_scores
 
 # %% auto #0
 __all__ = ['MODEL_FILES', 'META_KEYS', 'FLIPS', 'CL_MIN_CPU', 'ModelFormatError', 'find_model_dir', 'read_meta', 'verify_weights',
@@ -300,12 +300,6 @@ class _Serial:
     def __exit__(self, *a): pass
     def map(self, f, xs): return map(f, xs)
 
-def _box_mask(item, out_hw) -> torch.Tensor|None:
-    "The box mask of a path item at the model input's size, None without a box file"
-    a = annotation_path(item) if isinstance(item, (str, Path)) else None
-    if a is None or not (boxes := read_voc(a)['boxes']): return None
-    with Image.open(item) as im: return box_mask(boxes, im.size, out_hw)
-
 @patch
 def _cams(self:Predictor, xb, target, imgs, cam_dir, stems, items) -> list:
     "Write Grad-CAM overlays of `target` for the batch `xb` (drawn on `imgs`); return the file names and the scores against boxes (`{}` without)"
@@ -314,7 +308,7 @@ def _cams(self:Predictor, xb, target, imgs, cam_dir, stems, items) -> list:
     for img, cm, t, stem, item in zip(imgs, cams, target.tolist(), stems, items):
         f = cam_dir/f"{stem}_{self.classes[t]}.png"
         cam_overlay(img, cm.cpu(), 0.5).save(f)
-        m = _box_mask(item, tuple(xb.shape[-2:]))
+        m = image_box_mask(item, tuple(xb.shape[-2:])) if isinstance(item, (str, Path)) else None
         out.append((str(f), cam_scores(cm, m) if m is not None else {}))
     return out
 

@@ -36,9 +36,7 @@ def ht_keys_note(config:str|Path|None # The report's `config` parameter
     if not config: return None
     p = Path(config) if Path(config).exists() else PKG_DIR/'configs'/f'{config}.yaml'
     d = yaml.safe_load(p.read_text()) if p.exists() else None
-    if not isinstance(d, dict) or not any(k in d for k in ('architecture', 'training', 'dataset', 'image')): return None
-    from defect_nb.core import _flatten
-    keys = [k for k in _flatten(d) if k in HT_NO_EFFECT]
+    keys = ht_no_effect(d) if is_ht_yaml(d) else []
     if not keys: return None
     rows = ''.join(f"<tr><td>{k}</td><td style='text-align:left'>{HT_NO_EFFECT[k]}</td></tr>" for k in keys)
     return HTML(f"<details><summary>{len(keys)} Hydrogen Torch keys of this YAML have no effect here (why)</summary><table>{rows}</table></details>")
