@@ -4,17 +4,19 @@
 
 # %% ../nbs/00_core.ipynb #285a763a
 from __future__ import annotations
-import os, sys, json, time, yaml, difflib, hashlib, platform, random, subprocess, dataclasses
+import os, sys, time, yaml, difflib, hashlib, platform, subprocess
 from fastcore.basics import patch
+from fastcore.script import anno_parser
 from dataclasses import dataclass, field, fields, asdict
 from pathlib import Path
 from importlib.metadata import version as _pkg_version, PackageNotFoundError
 
 # %% auto #0
 __all__ = ['PKG_DIR', 'SEED_YAML', 'CHOICES', 'HT_MAP', 'HT_FIXED', 'HT_WHY', 'HT_NO_EFFECT', 'SEED_BASE', 'SEED_IRRELEVANT',
-           'repo_root', 'shared_dir', 'ConfigError', 'Config', 'is_ht_yaml', 'ht_no_effect', 'from_ht',
-           'shipped_configs', 'load_config', 'save_config', 'is_seed_experiment', 'seed_everything', 'file_sha1',
-           'file_sha256', 'unwritable_reason', 'check_writable', 'git_commit', 'device_name', 'rel_path', 'env_record']
+           'NEU_CLASSES', 'NEU_CLS_ABBR', 'repo_root', 'shared_dir', 'ConfigError', 'Config', 'is_ht_yaml',
+           'ht_no_effect', 'from_ht', 'shipped_configs', 'load_config', 'save_config', 'is_seed_experiment',
+           'DataWarning', 'DataError', 'run_cli', 'seed_everything', 'file_sha1', 'file_sha256', 'unwritable_reason',
+           'check_writable', 'git_commit', 'device_name', 'rel_path', 'env_record']
 
 # %% ../nbs/00_core.ipynb #c3402529
 PKG_DIR = Path(__file__).parent if '__file__' in globals() else Path.cwd().parent/'defect_nb'
@@ -322,6 +324,40 @@ def is_seed_experiment(cfg:Config # A config
                       ) -> bool:
     "Whether `cfg` trains what the seed Hydrogen Torch experiment trains (keys in `SEED_IRRELEVANT` may differ)"
     return not [k for k in cfg.diff(load_config('seed', verbose=False)) if k not in SEED_IRRELEVANT]
+
+# %% ../nbs/00_core.ipynb #0a92a200
+class DataWarning(UserWarning):
+    "Data that is used, but not all of it (e.g. a skipped folder holding images)"
+
+class DataError(ValueError):
+    "Input data that cannot be used; the message says what is wrong and what to do"
+
+NEU_CLASSES = ['crazing','inclusion','patches','pitted_surface','rolled-in_scale','scratches']
+NEU_CLS_ABBR = {'Cr':'crazing','In':'inclusion','Pa':'patches','PS':'pitted_surface','RS':'rolled-in_scale','Sc':'scratches'}
+
+def _norm_args(argv:list, aliases:dict) -> list:
+    "`argv` with short aliases expanded and `--a-b` spelt `--a_b`"
+    res = []
+    for a in argv:
+        k, eq, v = a.partition('=')
+        if k in aliases: k = aliases[k]
+        elif k.startswith('--'): k = '--' + k[2:].replace('-', '_')
+        res.append(k + eq + v)
+    return res
+
+def run_cli(func, # A function whose documented signature is the command line (fastcore `anno_parser`)
+            prog:str, # Program name for usage and error lines
+            argv:list|None, # Arguments (default: `sys.argv[1:]`)
+            aliases:dict # Extra spellings, e.g. `{'-o': '--out'}`
+           ):
+    "Parse `argv` (default `sys.argv[1:]`) for `func` and run it; a `DataError` prints one line and exits with 2"
+    p = anno_parser(func, prog=prog)
+    args = vars(p.parse_args(_norm_args(sys.argv[1:] if argv is None else list(argv), aliases)))
+    args.pop('pdb', None); args.pop('xtra', None)
+    try: func(**args)
+    except DataError as e:
+        print(f"{prog}: error: {e}", file=sys.stderr)
+        sys.exit(2)
 
 # %% ../nbs/00_core.ipynb #b2fce969
 def seed_everything(seed:int=-1 # -1 draws a fresh random seed

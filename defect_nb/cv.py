@@ -13,8 +13,8 @@ from IPython.display import Markdown
 from fastcore.script import call_parse, Param
 from .core import *
 from .core import _unknown, _stash
-from .data import DataError, resolve_data
-from .train import run_status, write_json_atomic, fold_table, check_run
+from .data import resolve_data
+from .train import run_status, write_json_atomic, check_run
 from .report import *
 
 # %% auto #0
@@ -392,7 +392,7 @@ def run_cv(folds:list|None=None, # Folds to run (default: all of the config)
     if bad: raise ConfigError(f"fold(s) {bad} outside 0..{cfg.n_folds-1}; pass --folds within them")
     _check_data(params.get('data'))
     src = resolve_data(params.get('data'), n_per_class=cfg.n_per_class, n_folds=cfg.n_folds, seed=cfg.fold_seed, verbose=False)
-    table = fold_table(src, cfg)  # the folds file and n_per_class are checked before any fold runs
+    table = src.load(cfg.n_folds)  # the folds file and n_per_class are checked before any fold runs
     check_run(cfg, None, table['label'].nunique(), precision=backend == 'local')  # so are the backbone, head and weights
     cv_dir = Path(out_dir) if out_dir else (repo_root() or Path.cwd())/'runs'/f'cv-{cfg.experiment_name}'
     check_writable(cv_dir.parent if not cv_dir.exists() else cv_dir, 'CV output folder')

@@ -23,8 +23,7 @@ __all__ = ['LOC_COLS', 'oof_classes', 'per_class_metrics', 'confusion', 'plot_co
            'gradcam_examples', 'cam_localisation', 'localisation_summary', 'plot_localisation', 'localisation_section']
 
 # %% ../nbs/04_interpret.ipynb #0e3c0618
-try: from defect_nb.data import load_image
-except ImportError: load_image = None
+from .data import load_image
 
 # %% ../nbs/04_interpret.ipynb #af1655df
 def _df(x) -> pd.DataFrame:
@@ -197,7 +196,7 @@ def _open(path) -> Image.Image:
     "An RGB image from `path`, with a clear error when it is missing"
     path = Path(path)
     if not path.exists(): raise FileNotFoundError(f"image {path} does not exist: is `root` the data root the oof paths are relative to?")
-    return load_image(path) if load_image is not None else Image.open(path).convert('RGB')
+    return load_image(path)
 
 def _path(root, p) -> Path: return Path(p) if root is None else Path(root)/p
 

@@ -13,7 +13,7 @@ from fastai.callback.fp16 import MixedPrecision
 from fastai.callback.channelslast import ChannelsLast
 from safetensors.torch import save_file
 from .core import *
-from .data import class_weights
+from .loaders import class_weights
 
 # %% auto #0
 __all__ = ['TV_ARCHS', 'TTA_VIEWS', 'MODEL_FORMAT', 'tv_weights_file', 'pretrained_state', 'GeM', 'defect_head', 'build_model',
@@ -169,7 +169,7 @@ def fit_cfg(learn:Learner, cfg:Config, cbs=None):
 # %% ../nbs/02_learner.ipynb #087e7ffd
 def defect_splitter(m): return L(m[0], m[1]).map(params)
 
-def defect_learner(dls:DataLoaders, # From `defect_nb.data.get_dls`
+def defect_learner(dls:DataLoaders, # From `defect_nb.loaders.get_dls`
                    cfg:Config, # The experiment config
                    path:str|Path='.', # Where fastai writes (exports, `lr_find`)
                    cbs=None # Extra callbacks

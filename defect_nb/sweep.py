@@ -14,7 +14,6 @@ from .core import _unknown, _stash
 from .report import *
 from .cv import *
 from .cv import _abs, _gpus
-from .data import DataError
 
 # %% auto #0
 __all__ = ['SPEC_KEYS', 'RESERVED', 'sweep_keys', 'resolve_base', 'load_spec', 'sample_random', 'expand_trials', 'trial_id',

@@ -1,14 +1,15 @@
-"Tests of `defect_nb.data`: discovery, validation, folds, demo data, DataLoaders and the CLIs (fast: < 60 s on 2 cores)"
+"Tests of `defect_nb.data`, `synth` and `loaders`: discovery, validation, folds, demo data, DataLoaders and the CLIs (fast: < 60 s on 2 cores)"
 import os, sys, shutil, subprocess, time
 from pathlib import Path
 
 import numpy as np, pandas as pd, pytest, torch
 from PIL import Image
 
-from defect_nb.core import Config, shared_dir
-from defect_nb.data import (NEU_CLASSES, NEU_CLS_ABBR, DataError, build_folds, detect_layout, discover, excluded_path,
-                            get_dls, inference_tfms, load_folds, load_image, make_folds, resolve_data, subsample_folds,
-                            synth_dataset, validate_images)
+from defect_nb.core import Config, shared_dir, NEU_CLASSES, NEU_CLS_ABBR, DataError
+from defect_nb.synth import synth_dataset
+from defect_nb.data import (build_folds, detect_layout, discover, excluded_path, load_folds, load_image, make_folds,
+                            resolve_data, subsample_folds, validate_images)
+from defect_nb.loaders import get_dls, inference_tfms
 import defect_nb.data as data_mod
 
 REPO = Path(__file__).resolve().parents[1]
@@ -37,7 +38,8 @@ def source(tmp_path_factory, demo):
 def _cli(name, *args):
     "Run console script `name` (the installed one, else the same entry point through `python -c`)"
     exe = shutil.which(name, path=str(Path(sys.executable).parent))
-    cmd = [exe] if exe else [sys.executable, '-c', f'from defect_nb.data import {name}; {name}()']
+    mod = {'defect_synth': 'synth'}.get(name, 'data')
+    cmd = [exe] if exe else [sys.executable, '-c', f'from defect_nb.{mod} import {name}; {name}()']
     env = {**os.environ, 'PYTHONPATH': os.pathsep.join([str(REPO), os.environ.get('PYTHONPATH', '')])}
     return subprocess.run(cmd + [str(a) for a in args], capture_output=True, text=True, env=env, timeout=120)
 

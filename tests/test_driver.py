@@ -44,7 +44,7 @@ def test_papermill_fold_report(tmp_path):
 def test_fold_report_scores_cam_against_boxes(tmp_path):
     "A data set with a box file per image (NEU-DET layout): the report gets the localisation section and the run keeps its scores"
     sys.path.insert(0, str(ROOT))
-    from defect_nb.data import synth_dataset
+    from defect_nb.synth import synth_dataset
     data = synth_dataset(tmp_path/'det', per_class=10, size=64, verbose=False)
     (data/'annotations').mkdir()
     for i, p in enumerate(sorted((data/'images').iterdir())):  # the left half of every image but the first

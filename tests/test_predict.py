@@ -9,7 +9,9 @@ from pathlib import Path
 import numpy as np, pandas as pd, pytest
 
 from defect_nb.core import load_config, seed_everything
-from defect_nb.data import synth_dataset, build_folds, load_folds, get_dls
+from defect_nb.synth import synth_dataset
+from defect_nb.data import build_folds, load_folds
+from defect_nb.loaders import get_dls
 from defect_nb.learner import defect_learner, fit_cfg, export_model
 from defect_nb.predict import load_model, defect_predict, ModelFormatError
 

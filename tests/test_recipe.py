@@ -2,7 +2,8 @@
 dihedral TTA; the export carries the inference settings, so scoring it reproduces the fold's own predictions"""
 import numpy as np, pytest
 from defect_nb.core import Config
-from defect_nb.data import synth_dataset, build_folds
+from defect_nb.synth import synth_dataset
+from defect_nb.data import build_folds
 from defect_nb.train import train_fold
 from defect_nb.predict import load_model
 

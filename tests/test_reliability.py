@@ -10,7 +10,9 @@ from pathlib import Path
 import nbformat, pandas as pd, pytest
 
 from defect_nb.core import Config, ConfigError, save_config, load_config
-from defect_nb.data import DataError, DataWarning, synth_dataset, discover, build_folds, resolve_data, defect_synth, defect_folds
+from defect_nb.core import DataError, DataWarning
+from defect_nb.synth import synth_dataset, defect_synth
+from defect_nb.data import discover, build_folds, resolve_data, defect_folds
 from defect_nb.train import train_fold, run_status, write_status, write_json_atomic
 from defect_nb.learner import build_model, export_model, file_sha256
 from defect_nb.predict import load_model, defect_predict, ModelFormatError
