@@ -61,6 +61,7 @@ class Config:
     img_channels:int=3 # Channels fed to the model (grey images are replicated)
     train_size:int|None=None # Train on random crops of this size (px, square) and predict on the whole `img_height`x`img_width` image (FixRes); None: train at the image size
     crop_min_scale:float=0.35 # Smallest area share of a random training crop (`train_size` only)
+    progressive_start:int|None=None # Progressive resizing: training images start at this size (px, longest side) and grow linearly to the training size (`train_size`, else the image size) by the last epoch; None: off
     normalization:str='Channel' # Channel (each image and channel by its own mean/std) | Image (per image) | Dataset (train-fold stats) | Imagenet | None
     augmentation:str='Dihedral' # None | Soft (horizontal flips) | Dihedral (8 flips/turns + lighting) | Medium | Hard
     mix:str='Disabled' # Batch mixing: Disabled | Mixup | Cutmix
@@ -138,6 +139,8 @@ def _check(cfg:Config):
     if cfg.n_per_class is not None and cfg.n_per_class < 2: _bad('n_per_class', cfg.n_per_class, 'None or a number >= 2')
     if cfg.train_size is not None and cfg.train_size < 8: _bad('train_size', cfg.train_size, 'None or a size >= 8 px')
     if not 0 < cfg.crop_min_scale <= 1: _bad('crop_min_scale', cfg.crop_min_scale, 'a number in (0, 1]')
+    if cfg.progressive_start is not None and not 8 <= cfg.progressive_start <= (cfg.train_size or max(cfg.img_height, cfg.img_width)):
+        _bad('progressive_start', cfg.progressive_start, 'None or a size (px) from 8 up to the training size (`train_size`, else the image size)')
     if not 0 <= cfg.ema < 1: _bad('ema', cfg.ema, 'a decay in [0, 1) (0 = off, e.g. 0.998)')
     for f in cfg.folds:
         if not 0 <= int(f) < cfg.n_folds: _bad('folds', f, f'fold numbers in 0..{cfg.n_folds-1}')

@@ -13,7 +13,7 @@ from fastai.callback.fp16 import MixedPrecision
 from fastai.callback.channelslast import ChannelsLast
 from safetensors.torch import save_file
 from .core import *
-from .loaders import class_weights
+from .loaders import class_weights, ProgressiveResize
 
 # %% auto #0
 __all__ = ['TV_ARCHS', 'TTA_VIEWS', 'MODEL_FORMAT', 'tv_weights_file', 'pretrained_state', 'GeM', 'defect_head', 'build_model',
@@ -185,6 +185,7 @@ def defect_learner(dls:DataLoaders, # From `defect_nb.loaders.get_dls`
     if cfg.mix == 'Mixup': xcbs.append(MixUp(cfg.mix_alpha))
     if cfg.mix == 'Cutmix': xcbs.append(CutMix(cfg.mix_alpha))
     if cfg.ema > 0: xcbs.append(WeightEMA(cfg.ema))
+    if cfg.progressive_start: xcbs.append(ProgressiveResize(cfg.progressive_start))
     if cfg.class_balance == 'weights' and getattr(dls, 'class_counts', None) is None:
         raise ConfigError("class_balance 'weights' needs the training images per class (`dls.class_counts`, set by `get_dls`); "
                           "set it on these DataLoaders, or use class_balance 'none'")

@@ -13,13 +13,14 @@ with warnings.catch_warnings(): # fastai's import-time `torch.jit.script` deprec
     warnings.filterwarnings('ignore', message='`torch.jit.script` is deprecated', category=FutureWarning)
     from fastai.vision.all import (PILImage, TensorImage, DataBlock, ImageBlock, CategoryBlock, ColReader, ColSplitter,
         Resize, RandomResizedCrop, Normalize, IntToFloatTensor, ToTensor, DisplayedTransform, RandTransform, Brightness,
-        Contrast, Rotate, Zoom, RandomErasing, cutout_gaussian, setup_aug_tfms, imagenet_stats, default_device, DataLoaders)
+        Contrast, Rotate, Zoom, RandomErasing, cutout_gaussian, setup_aug_tfms, imagenet_stats, default_device, DataLoaders,
+        Callback, store_attr)
 from .core import Config, DataError
 from .data import load_image, DataSource
 
 # %% auto #0
 __all__ = ['DefectImage', 'RandomDihedral', 'RandomHFlip', 'RandErasing', 'PerImageNorm', 'aug_tfms', 'channel_stats', 'norm_tfm',
-           'item_tfms', 'get_dls', 'class_weights', 'DefectPreprocess', 'inference_tfms']
+           'item_tfms', 'get_dls', 'ProgressiveResize', 'class_weights', 'DefectPreprocess', 'inference_tfms']
 
 # %% ../nbs/01a_loaders.ipynb #0b47c8b0
 class DefectImage(PILImage):
@@ -119,14 +120,14 @@ def norm_tfm(normalization:str, # Channel | Image | Dataset | Imagenet | None
     return Normalize.from_stats(*stats, cuda=False), stats
 
 # %% ../nbs/01a_loaders.ipynb #a3eb0fee
-def item_tfms(cfg:Config # Uses img_height/width, train_size, crop_min_scale
+def item_tfms(cfg:Config # Uses img_height/width, train_size, crop_min_scale, progressive_start
              ) -> list:
     "Per-image resizing: the whole image at `img_height`x`img_width`, or (with `train_size`) random crops for training only"
     full = Resize((cfg.img_height, cfg.img_width))
-    if not cfg.train_size: return [full]
-    crop = RandomResizedCrop(cfg.train_size, min_scale=cfg.crop_min_scale)
-    full.split_idx, crop.split_idx = 1, 0 # validation (and scoring) see the whole image; training sees the crops
-    return [full, crop]
+    if not cfg.train_size and not cfg.progressive_start: return [full]
+    train = RandomResizedCrop(cfg.train_size, min_scale=cfg.crop_min_scale) if cfg.train_size else Resize((cfg.img_height, cfg.img_width))
+    full.split_idx, train.split_idx = 1, 0 # validation (and scoring) see the whole image; training its own resize (crops, or a size that grows)
+    return [full, train]
 
 def _table(src_or_df, root, cfg):
     "(folds table, root): a `DataSource` loads (and subsamples) itself, a folds CSV through a `DataSource`, a DataFrame is used as given"
@@ -170,6 +171,26 @@ def get_dls(cfg:Config, # Uses img_height/width, normalization, augmentation, bs
     else: dls = dblock.dataloaders(df, **kw)
     dls.norm_stats, dls.normalization, dls.fold, dls.class_counts = stats, cfg.normalization, fold, counts
     return dls
+
+# %% ../nbs/01a_loaders.ipynb #52326ec9
+class ProgressiveResize(Callback):
+    "Grow the training resize of the `DataLoaders` linearly from `start` px (longest side) to its configured size over the epochs"
+    order = 0
+    def __init__(self, start:int, # Size of the first epoch (px, longest side)
+                 step:int=16 # Round the sizes to multiples of this
+                ): store_attr()
+    def before_fit(self):
+        ts = [t for t in self.dls.train.after_item.fs if isinstance(t, (Resize, RandomResizedCrop)) and t.split_idx == 0]
+        if not ts: raise ValueError("ProgressiveResize needs a training-only resize in item_tfms (`item_tfms` of a config with `progressive_start`)")
+        self.tfm, self.end = ts[0], ts[0].size
+    def size_at(self, epoch:int, n_epoch:int) -> tuple:
+        "The training size (fastai's `(w, h)` order) of `epoch` out of `n_epoch`"
+        f = epoch / max(1, n_epoch - 1)
+        if f >= 1: return tuple(self.end)
+        r = (self.start + (max(self.end) - self.start) * f) / max(self.end)
+        return tuple(max(self.step, min(e, int(round(e * r / self.step)) * self.step)) for e in self.end)
+    def before_epoch(self): self.tfm.size = self.size_at(self.epoch, self.n_epoch)
+    def after_fit(self): self.tfm.size = self.end
 
 # %% ../nbs/01a_loaders.ipynb #de9688f0
 def class_weights(counts:pd.Series # Training images per class, in vocab order (`dls.class_counts`)
