@@ -9,9 +9,9 @@ from pathlib import Path
 import numpy as np, torch
 import torch.nn.functional as F
 from PIL import Image
-from fastai.vision.all import Callback, TensorImage, TensorCategory, DataLoaders
 from fastcore.script import call_parse
 from .core import *
+with fastai_quietly(): from fastai.vision.all import Callback, TensorImage, TensorCategory, DataLoaders
 from .learner import defect_learner, build_model, default_device_type, model_from_meta, MODEL_FORMAT
 from .predict import Predictor, load_model
 

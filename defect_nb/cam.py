@@ -12,7 +12,8 @@ import torch.nn.functional as F
 from torch import nn
 import matplotlib
 from PIL import Image
-from fastai.callback.hook import hook_output
+from .core import fastai_quietly
+with fastai_quietly(): from fastai.callback.hook import hook_output
 
 # %% auto #0
 __all__ = ['gradcam', 'toy_net', 'toy_input', 'cam_overlay', 'read_voc', 'annotation_path', 'box_mask', 'cam_scores',

@@ -4,13 +4,13 @@
 
 # %% ../nbs/07_cv.ipynb #8b82ccd8
 from __future__ import annotations
-import os, sys, re, json, time, shutil, socket, importlib, contextlib
+import os, sys, re, json, time, html, socket, importlib, contextlib
 from dataclasses import asdict
 from pathlib import Path
 import pandas as pd, numpy as np, yaml
 import matplotlib.pyplot as plt
-from IPython.display import Markdown
-from fastcore.script import call_parse, Param
+from IPython.display import Markdown, HTML
+from fastcore.script import call_parse
 from .core import *
 from .core import _unknown, _stash
 from .data import resolve_data
@@ -18,10 +18,11 @@ from .train import run_status, write_json_atomic, check_run
 from .report import *
 
 # %% auto #0
-__all__ = ['BACKENDS', 'fold_runs', 'fold_status', 'run_fold_dir', 'run_fold', 'fold_row', 'collect_cv', 'cv_summary',
-           'collect_cam', 'cv_verdict', 'BackendError', 'ShortParam', 'driver_params', 'check_params', 'parse_params',
-           'init_ray', 'run_tasks', 'BusyError', 'dir_lock', 'data_manifest', 'cv_manifest', 'manifest_diff',
-           'prepare_cv_dir', 'run_cv', 'load_run', 'compare_runs', 'compare_report', 'defect_cv']
+__all__ = ['BACKENDS', 'F1_YLIM', 'fold_runs', 'fold_status', 'run_fold_dir', 'run_fold', 'fold_row', 'collect_cv', 'cv_summary',
+           'collect_cam', 'fold_table_html', 'cv_links', 'cv_verdict', 'BackendError', 'driver_params', 'check_params',
+           'parse_params', 'init_ray', 'run_tasks', 'BusyError', 'dir_lock', 'data_manifest', 'cv_manifest',
+           'manifest_diff', 'prepare_cv_dir', 'run_cv', 'plot_f1_dots', 'compare_verdict', 'load_run', 'compare_runs',
+           'compare_cvs', 'compare_report', 'defect_cv']
 
 # %% ../nbs/07_cv.ipynb #c61c017d
 def fold_runs(fold_dir:str|Path) -> list[Path]:
@@ -157,6 +158,34 @@ def collect_cam(folds:pd.DataFrame, # From `collect_cv`
            if (f := Path(cv_dir)/r.run_dir/'cam_scores.csv').exists()]
     return pd.concat(got, ignore_index=True) if got else pd.DataFrame()
 
+# %% ../nbs/07_cv.ipynb #2e3a890e
+def _a(p:str, text:str) -> str: return f'<a href="{html.escape(p)}">{html.escape(text)}</a>'
+
+def fold_table_html(folds:pd.DataFrame, # From `collect_cv`
+                    cv_dir:str|Path # The CV folder (the CV report's folder: links are relative to it)
+                   ) -> HTML:
+    "The per-fold table: status, macro F1, accuracy, training minutes, img/s, links to the fold's report and run files, the error"
+    dirs, rows = _fold_dirs(Path(cv_dir)), []
+    for r in folds.to_dict('records'):
+        fd = dirs.get(r['fold']); rd = r.get('run_dir') if r['status'] == 'done' else None
+        num = lambda k, f: f.format(r[k]) if pd.notna(r.get(k, np.nan)) else ''
+        rows.append({'fold': r['fold'], 'status': r['status'], 'macro F1': num('f1_macro', '{:.4f}'), 'accuracy': num('accuracy', '{:.4f}'),
+                     'train min': f"{r['train_time_s']/60:.1f}" if pd.notna(r.get('train_time_s', np.nan)) else '',
+                     'img/s': num('train_img_s', '{:.1f}'),
+                     'report': _a(f"{fd.name}/report.html", 'report') if fd is not None and (fd/'report.html').exists() else '',
+                     'files': ' '.join(_a(f"{Path(rd).as_posix()}/{f}", f) for f in ('config.yaml', 'metrics.json', 'oof.csv')) if rd else '',
+                     'error': html.escape(str(r.get('error') or ''))[:300]})
+    return HTML(pd.DataFrame(rows).to_html(index=False, escape=False))
+
+def cv_links(folds:pd.DataFrame, # From `collect_cv`
+             cv_dir:str|Path # The CV folder
+            ) -> Markdown:
+    "One line of links (relative to the CV folder) to the CV's files and every fold report"
+    d, dirs = Path(cv_dir), _fold_dirs(Path(cv_dir))
+    files = [f"[{f}]({f})" for f in ('cv_folds.csv', 'cv_oof.csv', 'cv.json') if (d/f).exists()]
+    reps = [f"[fold {k}]({p.name}/report.html)" for k, p in dirs.items() if (p/'report.html').exists()]
+    return Markdown('**Files**: ' + ' · '.join(files + (['fold reports: ' + ' · '.join(reps)] if reps else [])))
+
 # %% ../nbs/07_cv.ipynb #c2a537ce
 def cv_verdict(folds:pd.DataFrame, # From `collect_cv`
                oof:pd.DataFrame, # Its out-of-fold predictions
@@ -188,11 +217,6 @@ def cv_verdict(folds:pd.DataFrame, # From `collect_cv`
 # %% ../nbs/07_cv.ipynb #017c67da
 class BackendError(RuntimeError):
     "A backend that cannot run here (e.g. Ray is not installed)"
-
-class ShortParam(Param):
-    "A fastcore `Param` given with one dash, like papermill's `-p KEY VALUE`"
-    @property
-    def pre(self): return '-'
 
 def driver_params(driver:str=DRIVER # Driver notebook in nbs/
                  ) -> dict:
@@ -348,7 +372,7 @@ def prepare_cv_dir(cv_dir:Path, # The CV folder
                    new:bool=False # Start a new CV: move an existing folder aside first
                   ) -> Path|None:
     "Check (or record) the manifest of `cv_dir`; a `ConfigError` naming the differences; with `new`, the old folder moved aside (returned)"
-    old, moved = None, None
+    moved = None
     if cv_dir.exists() and any(p.name != '.lock' for p in cv_dir.iterdir()):
         with dir_lock(cv_dir):
             rec = json.loads((cv_dir/'cv.json').read_text()) if (cv_dir/'cv.json').exists() else _legacy_manifest(cv_dir)
@@ -424,17 +448,56 @@ def _run_cv(cv_dir, cfg, folds, rerun, report, config, backend, address, num_cpu
         print(f"CV report: {cv_dir/'cv_report.html'}", flush=True)
     return table
 
+# %% ../nbs/07_cv.ipynb #d9620648
+F1_YLIM = (0.85, 1.0) # the y-range of every F1-per-fold/seed plot, so that reports can be read side by side (widened when a value is lower)
+
+def plot_f1_dots(table:pd.DataFrame, # Rows: folds (or seeds); columns: what is compared (experiments, or classes)
+                 title:str='Macro F1 per fold', # Figure title
+                 ylabel:str='F1'
+                ) -> plt.Figure:
+    "One dot per row and column (labelled by the row), the column mean as a bar: for a handful of folds or seeds, where a box plot would hide them"
+    fig, ax = plt.subplots(figsize=(max(4, 1.3*len(table.columns) + 1.5), 3.6))
+    for j, c in enumerate(table.columns):
+        v = table[c].dropna()
+        x = j + np.linspace(-.12, .12, len(v)) if len(v) > 1 else np.full(len(v), float(j))
+        ax.scatter(x, v, s=28, zorder=3)
+        for xi, (k, yi) in zip(x, v.items()): ax.annotate(str(k), (xi, yi), xytext=(4, 0), textcoords='offset points', fontsize=7, va='center')
+        if len(v): ax.hlines(v.mean(), j - .3, j + .3, color='black', lw=1.5, zorder=2)
+    lo = min(F1_YLIM[0], np.floor(np.nanmin(table.to_numpy(dtype=float)) * 50) / 50) if table.notna().any().any() else F1_YLIM[0]
+    ax.set_ylim(lo, F1_YLIM[1] + .005); ax.set_xticks(range(len(table.columns)), [str(c) for c in table.columns], rotation=20 if len(table.columns) > 4 else 0)
+    ax.set_ylabel(ylabel); ax.set_title(title + f" (dots: {table.index.name or 'rows'} {', '.join(map(str, table.index))}; bar: mean)", fontsize=10)
+    ax.grid(axis='y', alpha=.3); fig.tight_layout()
+    return fig
+
+def compare_verdict(oofs:list, # Prediction tables (`images`, `label`, `pred`); the first is the baseline A
+                    names:list, # Their labels
+                    what:str='runs' # What is compared (for the heading)
+                   ) -> Markdown:
+    "The comparison's first screen: each table against the first, macro F1 difference with its paired bootstrap interval on the shared images"
+    from defect_nb.interpret import paired_f1_diff
+    rs = [paired_f1_diff(oofs[0], o) for o in oofs[1:]]
+    lines = [f"## {' vs '.join(names)}: comparison of {what}"]
+    for n, r in zip(names[1:], rs):
+        sig = 'better' if r['lo'] > 0 else 'worse' if r['hi'] < 0 else 'not distinguishable at 95 %'
+        lines.append(f"**{n}** − **{names[0]}**: macro F1 {r['f1_b']:.4f} − {r['f1_a']:.4f} = **{r['diff']:+.4f}**, 95 % paired bootstrap "
+                     f"interval {r['lo']:+.4f} to {r['hi']:+.4f} on {r['n_images']} shared images: **{sig}**. "
+                     f"{r['b_right_a_wrong']} image(s) right only with {n}, {r['a_right_b_wrong']} only with {names[0]}.")
+    md = Markdown('\n\n'.join(lines))
+    md.metadata = {'defect_nb': {'title': f"{' vs '.join(names)} · ΔF1 {rs[0]['diff']:+.3f}"}}
+    return md
+
 # %% ../nbs/07_cv.ipynb #7b9d1b09
 def load_run(run_dir:str|Path) -> dict:
     "The files of a run folder: config, metrics, history, steps"
     d = Path(run_dir)
     return dict(dir=d, cfg=load_config(d/'config.yaml', verbose=False), metrics=json.loads((d/'metrics.json').read_text()),
-                history=pd.read_csv(d/'history.csv'), steps=pd.read_csv(d/'steps.csv'))
+                history=pd.read_csv(d/'history.csv'), steps=pd.read_csv(d/'steps.csv'),
+                oof=pd.read_csv(d/'oof.csv') if (d/'oof.csv').exists() else None)
 
 def compare_runs(run_dirs:list, # Run folders to compare
                  names:list|None=None # Labels (default: folder names)
                 ) -> dict:
-    "Config differences, metrics and overlaid curves of several runs"
+    "The paired verdict (each run against the first, on the images they share), config differences, metrics and overlaid curves of several runs"
     runs = [load_run(d) for d in run_dirs]
     names = names or [r['dir'].name for r in runs]
     cfgs = pd.DataFrame({n: {k: str(v) for k,v in asdict(r['cfg']).items()} for n,r in zip(names, runs)})
@@ -450,15 +513,42 @@ def compare_runs(run_dirs:list, # Run folders to compare
     for ax,(t,y) in zip(axs, [('Training loss (10-step mean)','loss'), ('Validation macro F1','macro F1'), ('Learning rate','lr')]):
         ax.set_title(t); ax.set_ylabel(y); ax.set_xlabel('epoch' if 'F1' in t else 'step'); ax.legend()
     fig.tight_layout()
-    return dict(config_diff=diff, metrics=metrics, figure=fig)
+    ok = [r['oof'] is not None for r in runs]
+    verdict = compare_verdict([r['oof'] for r in runs], names, 'runs') if all(ok) else Markdown("(A run folder has no oof.csv: no paired verdict.)")
+    return dict(verdict=verdict, config_diff=diff, metrics=metrics, figure=fig)
+
+# %% ../nbs/07_cv.ipynb #58ce3060
+def compare_cvs(cv_dirs:list, # CV folders (`defect_cv`, or a sweep trial run on one seed), the first the baseline
+                names:list|None=None # Labels (default: folder names)
+               ) -> dict:
+    "Paired verdict on the pooled out-of-fold predictions, config differences, F1 per fold (dots) and per class, confusion change (second − first)"
+    from defect_nb.interpret import per_class_metrics, confusion
+    names = names or [Path(d).name for d in cv_dirs]
+    got = [collect_cv(d) for d in cv_dirs]
+    for d, (f, o) in zip(cv_dirs, got):
+        if not len(o): raise ValueError(f"{d}: no finished fold to compare")
+    oofs = [o for _, o in got]
+    per_fold = pd.DataFrame({n: f[f['status'] == 'done'].set_index('fold')['f1_macro'] for n, (f, _) in zip(names, got)})
+    per_fold.index.name = 'fold'
+    classes = sorted(oofs[0]['label'].astype(str).unique())
+    per_class = pd.DataFrame({n: per_class_metrics(o, classes)['f1'] for n, o in zip(names, oofs)})
+    for n in names[1:]: per_class[f'{n} − {names[0]}'] = per_class[n] - per_class[names[0]]
+    runs = [load_run(Path(d)/f[f['status'] == 'done']['run_dir'].iloc[0]) for d, (f, _) in zip(cv_dirs, got)]
+    cfgs = pd.DataFrame({n: {k: str(v) for k, v in asdict(r['cfg']).items() if k not in ('seed', 'folds')} for n, r in zip(names, runs)})
+    return dict(verdict=compare_verdict(oofs, names, 'cross-validations (pooled out-of-fold predictions)'),
+                config_diff=cfgs[cfgs.nunique(axis=1) > 1], metrics=per_fold, per_class=per_class,
+                confusion=confusion(oofs[1], classes) - confusion(oofs[0], classes),
+                figure=plot_f1_dots(per_fold, 'Macro F1 per fold'))
 
 # %% ../nbs/07_cv.ipynb #30c22343
-def compare_report(run_dirs:list, # Run folders to compare
+def compare_report(run_dirs:list, # Run folders (or, with `cvs`, CV folders) to compare, the first the baseline
                    out_nb:str|Path, # The executed comparison notebook to write (HTML beside it)
-                   names:list|None=None # Labels, one per run
+                   names:list|None=None, # Labels, one per folder
+                   cvs:bool=False # The folders are cross-validations (`compare_cvs`), not runs
                   ) -> Path:
     "Execute `nbs/compare.ipynb` for `run_dirs` into `out_nb` and render it"
-    return run_report(out_nb, driver='compare.ipynb', runs=','.join(map(str, run_dirs)), names=','.join(names or []))
+    dirs = ','.join(map(str, run_dirs))
+    return run_report(out_nb, driver='compare.ipynb', runs='' if cvs else dirs, cvs=dirs if cvs else '', names=','.join(names or []))
 
 # %% ../nbs/07_cv.ipynb #e549faa6
 def _gpus(n:float|None) -> float:

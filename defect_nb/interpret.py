@@ -18,9 +18,10 @@ from .cam import _gradcam
 
 # %% auto #0
 __all__ = ['LOC_COLS', 'oof_classes', 'per_class_metrics', 'confusion', 'plot_confusion', 'smooth', 'plot_history', 'ht_seed_run',
-           'epoch_train_loss', 'plot_vs_ht', 'top_losses', 'plot_top_losses', 'f1_interval', 'error_table',
-           'plot_errors', 'coverage_table', 'coverage_sentence', 'plot_coverage', 'plot_gradcam', 'gradcam_picks',
-           'gradcam_examples', 'cam_localisation', 'localisation_summary', 'plot_localisation', 'localisation_section']
+           'epoch_train_loss', 'plot_vs_ht', 'top_losses', 'plot_top_losses', 'f1_interval', 'paired_f1_diff',
+           'error_table', 'plot_errors', 'coverage_table', 'coverage_sentence', 'plot_coverage', 'plot_gradcam',
+           'gradcam_picks', 'gradcam_examples', 'cam_localisation', 'localisation_summary', 'plot_localisation',
+           'localisation_section']
 
 # %% ../nbs/04_interpret.ipynb #0e3c0618
 from .data import load_image
@@ -217,6 +218,20 @@ def plot_top_losses(oof:pd.DataFrame|str|Path, # Out-of-fold table (or its CSV p
     fig.suptitle(f'{title}: actual / predicted / loss / probability of the prediction')
     return fig
 
+# %% ../nbs/04_interpret.ipynb #386e77d3
+def _boot_f1(y:np.ndarray, # True labels
+             p:np.ndarray, # Predicted labels
+             idx:np.ndarray # `(n, len(y))` resampled row indices
+            ) -> np.ndarray:
+    "Macro F1 of each resample at once (as sklearn's `average='macro'`: classes absent from both labels and predictions are left out)"
+    classes = np.unique(np.concatenate([y, p]))
+    Y, P = (y[:, None] == classes).astype(float), (p[:, None] == classes).astype(float)
+    W = np.stack([np.bincount(r, minlength=len(y)) for r in idx]).astype(float) # how often each image is drawn
+    tp, ny, np_ = W @ (Y*P), W @ Y, W @ P
+    den = ny + np_ # = 2tp + fp + fn
+    f1 = np.divide(2*tp, den, out=np.zeros_like(tp), where=den > 0)
+    return np.where(den > 0, f1, 0).sum(1) / np.maximum((den > 0).sum(1), 1)
+
 # %% ../nbs/04_interpret.ipynb #9e98ab77
 def f1_interval(oof:pd.DataFrame|str|Path, # Out-of-fold table (or its CSV path)
                 n:int=1000, # Bootstrap resamples
@@ -224,12 +239,33 @@ def f1_interval(oof:pd.DataFrame|str|Path, # Out-of-fold table (or its CSV path)
                 seed:int=0 # Seed of the resampling (the interval is reproducible)
                ) -> tuple[float, float]:
     "Percentile bootstrap interval of the macro F1 (images resampled with replacement)"
-    from sklearn.metrics import f1_score
-    d = _df(oof); y, p = d['label'].astype(str).to_numpy(), d['pred'].astype(str).to_numpy()
+    d = _df(oof)
     if not len(d): return (np.nan, np.nan)
-    rng = np.random.default_rng(seed)
-    f = [f1_score(y[i], p[i], average='macro', zero_division=0) for i in rng.integers(0, len(d), (n, len(d)))]
+    idx = np.random.default_rng(seed).integers(0, len(d), (n, len(d)))
+    f = _boot_f1(d['label'].astype(str).to_numpy(), d['pred'].astype(str).to_numpy(), idx)
     return tuple(float(v) for v in np.quantile(f, [(1 - level)/2, (1 + level)/2]))
+
+# %% ../nbs/04_interpret.ipynb #6a3a6f71
+def paired_f1_diff(oof_a:pd.DataFrame|str|Path, # Predictions of A (`images`, `label`, `pred`)
+                   oof_b:pd.DataFrame|str|Path, # Predictions of B on the same images
+                   n:int=1000, # Bootstrap resamples
+                   level:float=.95, # Coverage of the interval
+                   seed:int=0 # Seed of the resampling
+                  ) -> dict:
+    "Macro F1 of A and B on their shared images, the difference B − A and its paired percentile-bootstrap interval"
+    a, b = _df(oof_a), _df(oof_b)
+    m = a[['images', 'label', 'pred']].merge(b[['images', 'label', 'pred']], on='images', suffixes=('_a', '_b'))
+    if not len(m): raise ValueError("the two prediction tables share no image: compare runs of the same fold, or CVs of the same folds file")
+    bad = m[m['label_a'].astype(str) != m['label_b'].astype(str)]
+    if len(bad): raise ValueError(f"image {bad['images'].iloc[0]!r} has label {bad['label_a'].iloc[0]!r} in A and {bad['label_b'].iloc[0]!r} in B: not the same data")
+    y = m['label_a'].astype(str).to_numpy()
+    idx = np.random.default_rng(seed).integers(0, len(m), (n, len(m)))
+    fa, fb = (_boot_f1(y, m[c].astype(str).to_numpy(), np.arange(len(m))[None])[0] for c in ('pred_a', 'pred_b'))
+    d = _boot_f1(y, m['pred_b'].astype(str).to_numpy(), idx) - _boot_f1(y, m['pred_a'].astype(str).to_numpy(), idx)
+    lo, hi = np.quantile(d, [(1 - level)/2, (1 + level)/2])
+    return dict(f1_a=float(fa), f1_b=float(fb), diff=float(fb - fa), lo=float(lo), hi=float(hi), n_images=len(m),
+                b_right_a_wrong=int(((m.pred_b == m.label_a) & (m.pred_a != m.label_a)).sum()),
+                a_right_b_wrong=int(((m.pred_a == m.label_a) & (m.pred_b != m.label_a)).sum()))
 
 # %% ../nbs/04_interpret.ipynb #e3c8237d
 def _top2(oof:pd.DataFrame) -> pd.DataFrame:
@@ -363,7 +399,7 @@ def gradcam_examples(learn_or_model, # A fastai `Learner` or a model `nn.Sequent
                      alpha:float=0.5, # Heatmap weight
                      title:str='Grad-CAM' # Figure title
                     ) -> Figure:
-    "Grad-CAM overlays of each class's clearest correct and worst wrong predictions, a row per class"
+    "Each class's clearest correct and worst wrong predictions as image + Grad-CAM overlay pairs, a row per class"
     if explain not in ('pred', 'actual'): raise ValueError(f"explain must be 'pred' or 'actual', not {explain!r}")
     if tfm is None: tfm = getattr(learn_or_model, 'dls', None)
     if tfm is None: raise ValueError("pass `tfm`: a `DataLoaders` or a callable path -> normalised tensor")
@@ -375,17 +411,18 @@ def gradcam_examples(learn_or_model, # A fastai `Learner` or a model `nn.Sequent
     xb = _inputs(tfm, picks, paths)
     tgt = [classes.index(str(v)) for v in picks[explain if explain == 'pred' else 'label']]
     cams = gradcam(learn_or_model, xb, tgt, layer)
-    ncols = 2*n_per_class
-    fig, axs = _grid_fig(len(classes)*ncols, ncols)
+    ncols = 4*n_per_class # each example takes two panels: the image, then its Grad-CAM overlay
+    fig, axs = _grid_fig(len(classes)*ncols, ncols, size=2.4)
     for ax in axs.flat: ax.set_axis_off()
     slot = {}
     for (_, r), im, cm in zip(picks.iterrows(), ims, cams):
         key = (str(r['label']), r['kind']); slot[key] = slot.get(key, -1) + 1
-        ax = axs[classes.index(key[0]), slot[key] + (0 if r['kind'] == 'correct' else n_per_class)]
-        ax.set_axis_on()
-        ax.imshow(cam_overlay(im, cm, alpha))
-        ax.set_title(f"{r['kind']}: {r['label']}→{r['pred']} (p={r['prob']:.2f})", fontsize=9,
-                     color='black' if r['kind'] == 'correct' else 'firebrick')
+        col, colour = 2*(slot[key] + (0 if r['kind'] == 'correct' else n_per_class)), 'black' if r['kind'] == 'correct' else 'firebrick'
+        a_im, a_cam = axs[classes.index(key[0]), col], axs[classes.index(key[0]), col+1]
+        a_im.set_axis_on(); a_cam.set_axis_on()
+        a_im.imshow(im); a_cam.imshow(cam_overlay(im, cm, alpha))
+        a_im.set_title(f"{r['kind']}: {r['label']}→{r['pred']}", fontsize=8, color=colour)
+        a_cam.set_title(f"Grad-CAM (p={r['prob']:.2f})", fontsize=8, color=colour)
     for i, c in enumerate(classes):
         ax = axs[i, 0]
         if not ax.images: ax.spines[:].set_visible(False)

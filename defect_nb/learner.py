@@ -8,11 +8,13 @@ import json, time, warnings
 from pathlib import Path
 import torch, torchvision
 from torch import nn
-from fastai.vision.all import *
-from fastai.callback.fp16 import MixedPrecision
-from fastai.callback.channelslast import ChannelsLast
+from .core import fastai_quietly
+with fastai_quietly():
+    from fastai.vision.all import *
+    from fastai.callback.fp16 import MixedPrecision
+    from fastai.callback.channelslast import ChannelsLast
+from .core import * # after fastai's star import: fastai has a `Config` too
 from safetensors.torch import save_file
-from .core import *
 from .loaders import class_weights, ProgressiveResize
 
 # %% auto #0

@@ -4,18 +4,17 @@
 
 # %% ../nbs/01a_loaders.ipynb #71730b03
 from __future__ import annotations
-import os, random, warnings
+import os, random
 from pathlib import Path
 import numpy as np, pandas as pd, torch
 from PIL import Image
 from fastcore.parallel import parallel
-with warnings.catch_warnings(): # fastai's import-time `torch.jit.script` deprecation notice is not ours to show
-    warnings.filterwarnings('ignore', message='`torch.jit.script` is deprecated', category=FutureWarning)
+from .core import Config, DataError, fastai_quietly
+with fastai_quietly():
     from fastai.vision.all import (PILImage, TensorImage, DataBlock, ImageBlock, CategoryBlock, ColReader, ColSplitter,
         Resize, RandomResizedCrop, Normalize, IntToFloatTensor, ToTensor, DisplayedTransform, RandTransform, Brightness,
         Contrast, Rotate, Zoom, RandomErasing, cutout_gaussian, setup_aug_tfms, imagenet_stats, default_device, DataLoaders,
         Callback, store_attr)
-from .core import Config, DataError
 from .data import load_image, DataSource
 
 # %% auto #0

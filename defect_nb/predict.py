@@ -10,10 +10,10 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np, pandas as pd, torch
 from torch import nn
 from PIL import Image
-from fastai.vision.all import Normalize, TensorImage
 from fastcore.script import call_parse, Param
 from fastcore.basics import patch
 from .core import *
+with fastai_quietly(): from fastai.vision.all import Normalize, TensorImage
 from .data import IMG_EXTS
 from .loaders import DefectImage, inference_tfms
 from .learner import model_from_meta, default_device_type, resolve_precision, MODEL_FORMAT, TTA_VIEWS, tta_names, tta_probs
@@ -328,11 +328,6 @@ def find_images(paths:list, # Files and/or folders
     return list(dict.fromkeys(out))
 
 # %% ../nbs/05_predict.ipynb #246d383f
-class _Short(Param):
-    "A `call_parse` parameter given as a single-dash option (`-o`)"
-    @property
-    def pre(self): return '-'
-
 def _fail(msg, code=2): print(f"defect_predict: error: {msg}", file=sys.stderr); return code
 
 def _inside(p:Path, d:Path) -> bool: return p == d or d in p.parents
@@ -357,7 +352,7 @@ def _check_outputs(out:Path|None, cam, files:list, paths:list, force:bool) -> st
 @call_parse
 def defect_predict(model:str, # Exported model: its folder, a run folder, or model.json
                    paths:Param("Image files and/or folders (searched recursively for .jpg .jpeg .png .bmp .tif .tiff)", str, nargs='+'),
-                   o:_Short("Output CSV (default: write the CSV to stdout)", str)=None,
+                   o:ShortParam("Output CSV (default: write the CSV to stdout)", str)=None,
                    force:bool=False, # Replace an existing output CSV
                    tta:bool=False, # Average over flips: the model's `tta` list, or hflip+vflip+transpose if it has none
                    bs:int=32, # Batch size

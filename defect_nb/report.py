@@ -15,10 +15,10 @@ from .core import *
 from .core import _stash
 
 # %% auto #0
-__all__ = ['SLIM_CSS', 'JPEG_MIN_BYTES', 'DRIVER', 'report_config', 'ht_keys_note', 'data_banner', 'load_excluded',
+__all__ = ['RUN_FILES', 'SLIM_CSS', 'JPEG_MIN_BYTES', 'DRIVER', 'report_config', 'ht_keys_note', 'data_banner', 'load_excluded',
            'split_counts', 'plot_samples', 'config_table', 'config_section', 'metrics_table', 'timing_table',
-           'env_table', 'headline_note', 'seed_reference', 'timing_flag', 'verdict', 'report_state', 'state_banner',
-           'render_html', 'slim_html', 'papermill_paths', 'papermill_output_path', 'render_live',
+           'env_table', 'headline_note', 'seed_reference', 'timing_flag', 'verdict', 'file_links', 'report_state',
+           'state_banner', 'render_html', 'slim_html', 'papermill_paths', 'papermill_output_path', 'render_live',
            'render_after_papermill', 'finish_report', 'defect_render', 'driver_path', 'run_report',
            'check_driver_globals']
 
@@ -176,6 +176,22 @@ def verdict(title:str, # What the page is, e.g. `recipe · fold 4`
     md = Markdown('\n\n'.join(lines))
     md.metadata = {'defect_nb': {'title': f"{title} · F1 {f1:.3f}"}}
     return md
+
+# %% ../nbs/06_report.ipynb #f72a1cf2
+RUN_FILES = ('config.yaml', 'metrics.json', 'oof.csv', 'history.csv', 'steps.csv', 'cam_scores.csv', 'model.json', 'model.safetensors', 'env.json')
+
+def _link(p:Path, base:Path) -> str: return f"[{p.name}]({Path(os.path.relpath(p, base)).as_posix()})"
+
+def file_links(run_dir:str|Path, # The run folder
+               base:str|Path # Folder of the report the links go into
+              ) -> Markdown:
+    "Links (relative to `base`) to the run's files, and to the CV report (`cv.json` one folder up) or leaderboard (`sweep.json` two up)"
+    run_dir, base = Path(run_dir), Path(base)
+    parts = [' · '.join(_link(run_dir/f, base) for f in RUN_FILES if (run_dir/f).exists())]
+    up = base.resolve()
+    if (up.parent/'cv.json').exists(): parts.append(f"part of a cross-validation: {_link(up.parent/'cv_report.html', base)}")
+    elif (up.parent.parent/'sweep.json').exists(): parts.append(f"part of a sweep: {_link(up.parent.parent/'leaderboard.html', base)}")
+    return Markdown('**Files** (run folder `' + Path(os.path.relpath(run_dir, base)).as_posix() + '`): ' + ' — '.join(parts))
 
 # %% ../nbs/06_report.ipynb #29698eed
 def report_state(nb # An executed notebook (nbformat node) or its path

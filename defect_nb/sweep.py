@@ -18,7 +18,7 @@ from .cv import _abs, _gpus
 # %% auto #0
 __all__ = ['SPEC_KEYS', 'RESERVED', 'sweep_keys', 'resolve_base', 'load_spec', 'sample_random', 'expand_trials', 'trial_id',
            'swept_keys', 'varying_keys', 'split_params', 'plan_sweep', 'collect_sweep', 'leaderboard',
-           'write_leaderboard', 'run_sweep', 'check_sweep_data', 'defect_sweep']
+           'leaderboard_verdict', 'write_leaderboard', 'run_sweep', 'check_sweep_data', 'defect_sweep']
 
 # %% ../nbs/08_sweep.ipynb #7d9c8932
 SPEC_KEYS = ('base', 'grid', 'random', 'folds', 'seeds', 'data', 'out_dir', 'params')
@@ -208,6 +208,45 @@ def leaderboard(trials:pd.DataFrame, # From `plan_sweep`
     lb.insert(0, 'rank', range(1, len(lb)+1))
     return lb.reset_index(drop=True)
 
+# %% ../nbs/08_sweep.ipynb #5e23bf5b
+def leaderboard_verdict(lb:pd.DataFrame, # From `leaderboard`
+                        folds:pd.DataFrame # From `collect_sweep` (absolute `fold_dir`)
+                       ) -> tuple[str, str]:
+    "The leaderboard's first screen (HTML) and page title: the best trial pooled with a bootstrap interval, its weakest class, the runner-up paired over fold × seed, the seed experiment where known, provenance"
+    from defect_nb.interpret import f1_interval, per_class_metrics  # torch: only when a leaderboard is written
+    ranked = lb[lb['f1_mean'].notna()]
+    if not len(ranked): return "<p>No trial has a finished run yet.</p>", 'no finished trial'
+    best = ranked.iloc[0]
+    done = lambda t: folds[(folds['trial'] == t) & (folds['status'] == 'done')]
+    bf = done(best['trial']); paths = [Path(r.fold_dir).parent/r.run_dir for r in bf.itertuples()]
+    oof = pd.concat([pd.read_csv(p/'oof.csv') for p in paths], ignore_index=True)
+    lo, hi = f1_interval(oof)
+    pc = per_class_metrics(oof, sorted(oof['label'].astype(str).unique())).drop('macro avg')
+    weak, acc = pc['recall'].idxmin(), float((oof['label'].astype(str) == oof['pred'].astype(str)).mean())
+    ms = [json.loads((p/'metrics.json').read_text()) for p in paths]
+    envs = [json.loads((p/'env.json').read_text()) for p in paths if (p/'env.json').exists()]
+    commits, fps = sorted({str(e.get('git_commit'))[:10] for e in envs}), sorted({str(e.get('data_fingerprint')) for e in envs})
+    e = html.escape
+    out = [f"<h2>Best: {e(best['trial'])} · macro F1 {e(str(best['f1_macro']))} over {len(bf)} run(s) (folds × seeds)</h2>",
+           f"<p>Pooled over its {len(oof)} out-of-fold predictions: macro F1 <b>{pc['f1'].mean():.4f}</b> (95 % bootstrap interval "
+           f"{lo:.4f}–{hi:.4f}), accuracy {acc:.4f}; weakest class <b>{e(str(weak))}</b>: recall {pc.loc[weak, 'recall']:.3f}.</p>"]
+    if len(ranked) > 1:
+        ru = ranked.iloc[1]
+        m = bf.merge(done(ru['trial']), on=['fold', 'seed'], suffixes=('', '_r'))
+        d = (m['f1_macro'] - m['f1_macro_r']) if len(m) else pd.Series(dtype=float)
+        out.append(f"<p>Runner-up {e(ru['trial'])}: {best['f1_mean'] - ru['f1_mean']:+.4f} on the means" + (
+            f"; paired over the {len(m)} fold × seed run(s) both have: better in {(d > 0).sum()}, equal in {(d == 0).sum()}, worse in "
+            f"{(d < 0).sum()}, mean difference {d.mean():+.4f}" if len(m) else '; they share no fold × seed run') +
+            ". A difference within the seed-to-seed spread of one fold (±0.009 on NEU fold 4) needs more seeds before it is believed.</p>")
+    ref = seed_reference(fps[0]) if len(fps) == 1 else None
+    pairs = [(r.f1_macro, ref[r.fold]) for r in bf.itertuples() if ref and r.fold in ref]
+    if pairs: out.append(f"<p>Against the seed experiment (Hydrogen Torch's settings) on the same folds: "
+                         f"{np.mean([a - b for a, b in pairs]):+.4f} on average over {len(pairs)} run(s).</p>")
+    flags = [f for f in map(timing_flag, ms) if f]
+    if flags: out.append(f"<p>⚠ timing not representative for {len(flags)} of {len(ms)} run(s) of this trial (something else ran on the machine; their reports say how much).</p>")
+    out.append(f"<p>commit {e(', '.join(commits) or '?')} · data fingerprint {e(', '.join(fps) or '?')} · written {time.strftime('%Y-%m-%d %H:%M')}</p>")
+    return '\n'.join(out), f"best {best['trial']} · F1 {best['f1_mean']:.3f}"
+
 # %% ../nbs/08_sweep.ipynb #37205ab3
 def _links(paths:str) -> str:
     "HTML links to the fold reports (named by their fold folder)"
@@ -226,9 +265,10 @@ def write_leaderboard(lb:pd.DataFrame, # From `leaderboard`
     for c in show.columns:
         if c != 'reports': show[c] = show[c].map(lambda v: html.escape('' if pd.isna(v) else f"{v:.4f}" if isinstance(v, float) else str(v)))
     show['reports'] = show['reports'].map(_links)
-    page = (f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title><style>"
+    verdict, headline = leaderboard_verdict(lb, folds)
+    page = (f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{html.escape(f'{title} · {headline}')}</title><style>"
             "body{font-family:sans-serif} table{border-collapse:collapse} td,th{border:1px solid #ccc;padding:3px 6px}</style></head>"
-            f"<body><h1>{html.escape(title)}</h1><p>Macro F1 mean ± std over each trial's folds × seeds; "
+            f"<body><h1>{html.escape(title)}</h1>{verdict}<h2>All trials</h2><p>Macro F1 mean ± std over each trial's folds × seeds; "
             f"written {time.strftime('%Y-%m-%d %H:%M')}.</p>{show.to_html(index=False, escape=False)}</body></html>")
     p = out/'leaderboard.html'; p.write_text(page, encoding='utf-8')
     return p

@@ -4,21 +4,23 @@
 
 # %% ../nbs/03_train.ipynb #4ede4152
 from __future__ import annotations
-import json, time, shutil, os, socket, tempfile, traceback, contextlib
+import json, time, shutil, os, sys, socket, tempfile, traceback, contextlib, yaml
 from dataclasses import dataclass, replace
 from pathlib import Path
 import numpy as np, pandas as pd, torch
 import torch.nn.functional as F
 from sklearn.metrics import f1_score, accuracy_score, precision_recall_fscore_support
-from fastai.vision.all import *
-from .core import *
+from fastcore.script import call_parse
+from .core import fastai_quietly
+with fastai_quietly(): from fastai.vision.all import *
+from .core import * # after fastai's star import: fastai has a `Config` too
 from .data import *
 from .loaders import *
 from .learner import *
 
 # %% auto #0
 __all__ = ['RUN_STATES', 'new_run_dir', 'write_json_atomic', 'write_status', 'run_status', 'StepLog', 'classification_metrics',
-           'fold_predictions', 'RunResult', 'check_run', 'train_fold']
+           'fold_predictions', 'RunResult', 'check_run', 'data_parallel', 'train_fold', 'defect_train']
 
 # %% ../nbs/03_train.ipynb #0ad393df
 def new_run_dir(out_dir:str|Path, # Parent folder of all runs
@@ -179,6 +181,28 @@ def check_run(cfg:Config, # The experiment config
     with contextlib.nullcontext() if cfg.pretrained else torch.device('meta'): # the structure only (no memory, no init), unless weights must be read
         build_model(cfg.arch, n_classes, cfg.pool, cfg.dropout, cfg.pretrained, cfg.weights, cfg.zero_init_residual, cfg.head)
 
+# %% ../nbs/03_train.ipynb #b6126d37
+def _gloo_shim():
+    "Let fastai's `DistributedDL`/`DistributedTrainer` run on CPU processes (gloo): broadcast on CPU, the device from the DataLoader"
+    from fastai.distributed import DistributedDL, DistributedTrainer
+    if getattr(DistributedDL, '_gloo_shim', False): return
+    nccl_broadcast = DistributedDL._broadcast
+    def _broadcast(self, t, rank):
+        if torch.distributed.get_backend() != 'gloo': return nccl_broadcast(self, t, rank)
+        t = torch.tensor(t, dtype=torch.long); torch.distributed.broadcast(t, rank); return t.tolist()
+    def _wrap_dl(self, dl): return dl if isinstance(dl, DistributedDL) else DistributedDL(dl, device=getattr(self.learn.model, 'device', dl.device))
+    DistributedDL._broadcast, DistributedTrainer._wrap_dl, DistributedDL._gloo_shim = _broadcast, _wrap_dl, True
+
+def data_parallel(learn:Learner # The learner about to be fitted
+                 ):
+    "fastai's `learn.distrib_ctx()` when this process is one of several (`torchrun`, `accelerate launch`); else a no-op context"
+    if num_distrib() <= 1: return contextlib.nullcontext()
+    try: import accelerate  # noqa: F401 -- fastai.distributed needs it
+    except ImportError: raise ImportError("data-parallel training needs accelerate: pip install -e '.[distributed]'") from None
+    _gloo_shim()
+    gpu = torch.cuda.is_available()
+    return learn.distrib_ctx(sync_bn=gpu, **({} if gpu else dict(cpu=True))) # accelerate sets CPU processes up (gloo) only when asked
+
 # %% ../nbs/03_train.ipynb #a6ab4b92
 def train_fold(cfg:Config|None=None, # Experiment config (default: `Config()`, the recipe)
                fold:int|None=None, # Held-out fold (default: the config's first `folds` entry)
@@ -197,6 +221,8 @@ def train_fold(cfg:Config|None=None, # Experiment config (default: `Config()`, t
     df = src.load(cfg.n_folds)
     if not (df['fold'] == fold).any(): raise ConfigError(f"fold {fold} has no images in {src.folds_csv}; folds present: {sorted(df['fold'].unique())}")
     check_run(cfg, out_dir, df['label'].nunique(), device)  # before the run folder exists
+    rank = rank_distrib()
+    if rank > 0: out_dir = tempfile.mkdtemp(prefix=f'defect_nb_rank{rank}_') # data parallel: rank 0 alone writes the run folder
     seed = seed_everything(cfg.seed)
     run_dir = new_run_dir(out_dir, cfg.experiment_name, fold)
     write_status(run_dir, 'running', fold=fold, experiment=cfg.experiment_name)
@@ -204,6 +230,8 @@ def train_fold(cfg:Config|None=None, # Experiment config (default: `Config()`, t
     except BaseException as e:
         write_status(run_dir, 'failed', error=f"{type(e).__name__}: {e}"[:2000], traceback=traceback.format_exc()[-4000:])
         raise
+    finally:
+        if rank > 0: shutil.rmtree(out_dir, ignore_errors=True)
 
 def _train_into(run_dir, cfg, fold, src, df, seed, device, quiet, t_start) -> RunResult:
     "The body of `train_fold`: train into the existing `run_dir`, writing `status.json` done once every file is there"
@@ -215,10 +243,11 @@ def _train_into(run_dir, cfg, fold, src, df, seed, device, quiet, t_start) -> Ru
     learn.logger = _epoch_line(learn)
     cbs = [log] + ([SaveModelCallback(monitor='f1_score' if cfg.metric == 'F1' else 'accuracy', comp=np.greater, fname='best')] if cfg.save_best else [])
     t0 = time.perf_counter()
-    if quiet:
-        with learn.no_bar(), learn.no_logging(): fit_cfg(learn, cfg_used, cbs=cbs)
-    else:
-        with learn.no_bar(): fit_cfg(learn, cfg_used, cbs=cbs)
+    with contextlib.ExitStack() as ctx:
+        ctx.enter_context(data_parallel(learn)) # several processes (torchrun, accelerate launch): fastai's distrib_ctx
+        ctx.enter_context(learn.no_bar())
+        if quiet: ctx.enter_context(learn.no_logging())
+        fit_cfg(learn, cfg_used, cbs=cbs)
     fit_time = time.perf_counter() - t0
     hist, steps = _history(learn, log), pd.DataFrame(log.steps)
     valid_df = dls.valid.items
@@ -230,7 +259,7 @@ def _train_into(run_dir, cfg, fold, src, df, seed, device, quiet, t_start) -> Ru
                    n_train=int((df['fold'] != fold).sum()), n_valid=len(oof), epochs=cfg.epochs, seed=seed,
                    precision=learn.precision, device=env['device'], train_time_s=round(log.train_time, 2),
                    fit_time_s=round(fit_time, 2), train_img_s=round(log.n_seen / max(log.train_time, 1e-9), 2),
-                   train_cpu_s=round(log.cpu_time, 2), threads=torch.get_num_threads(),
+                   train_cpu_s=round(log.cpu_time, 2), threads=torch.get_num_threads(), processes=max(1, num_distrib()),
                    data=dict(name=src.name, root=rel_path(src.root, run_dir), is_demo=bool(src.is_demo), folds_csv=rel_path(src.folds_csv, run_dir),
                              n_excluded=_n_rows(src.excluded_csv)))
     if cfg.build_scoring_pipelines: export_model(learn.model, run_dir, cfg_used, vocab, getattr(dls, 'norm_stats', None))
@@ -245,3 +274,21 @@ def _train_into(run_dir, cfg, fold, src, df, seed, device, quiet, t_start) -> Ru
     return RunResult(run_dir, cfg_used, metrics, hist, steps, oof, env, learn, src)
 
 def _n_rows(p): return 0 if not p or not Path(p).exists() else len(pd.read_csv(p))
+
+# %% ../nbs/03_train.ipynb #e0f829df
+@call_parse
+def defect_train(fold:int=None, # Held-out fold (default: the config's first `folds` entry)
+                 config:str=None, # Experiment YAML (Hydrogen Torch or defect_nb) or a shipped config: seed, fastai_head (default: the recipe)
+                 data:str=None, # Data folder or folds CSV (default: NEU if configured, else the demo set)
+                 out_dir:str='runs', # Parent folder of the run folder
+                 quiet:bool=False, # No per-epoch lines
+                 p:ShortParam('Config override: -p KEY VALUE (repeatable)', nargs=2, action='append')=None
+                ):
+    "Train one fold into a new run folder (no report); under torchrun/accelerate launch, data-parallel with rank 0 writing it"
+    try:
+        over = {k: yaml.safe_load(v) for k, v in (p or [])}
+        cfg = load_config(config, verbose=False, **over) if config else Config().update(**over)
+        res = train_fold(cfg, fold, data, out_dir, quiet=quiet)
+    except (ConfigError, DataError, FileNotFoundError) as e:
+        print(f"defect_train: error: {e}", file=sys.stderr); sys.exit(2)
+    if rank_distrib() == 0: print(f"{res.run_dir}: macro F1 {res.metrics['f1_macro']:.4f}, accuracy {res.metrics['accuracy']:.4f}")

@@ -225,8 +225,8 @@ def test_gradcam_examples(tmp_path):
     tfm = lambda p: norm(Image.open(p).convert('RGB'))
     fig = gradcam_examples(net, df, tmp_path, tfm, n_per_class=1)
     titles = [ax.get_title() for ax in fig.axes if ax.images]
-    assert len(titles) == 4 and titles[-1] == f"wrong: blue→red (p={df.loc[5, 'prob_red']:.2f})"
-    assert [ax.get_ylabel() for ax in fig.axes[::2]] == cls
+    assert len(titles) == 8 and titles[-2:] == ["wrong: blue→red", f"Grad-CAM (p={df.loc[5, 'prob_red']:.2f})"]  # image + overlay pairs
+    assert [ax.get_ylabel() for ax in fig.axes[::4]] == cls
     from fastai.vision.all import DataBlock, ImageBlock, CategoryBlock, ColReader, IndexSplitter, Normalize
     dls = DataBlock(blocks=(ImageBlock, CategoryBlock), get_x=ColReader('images', pref=f'{tmp_path}/'), get_y=ColReader('label'),
                     splitter=IndexSplitter([]), batch_tfms=Normalize.from_stats([.5]*3, [.25]*3)

@@ -1,4 +1,4 @@
-"""The recipe's knobs end to end on tiny synthetic data: FixRes crops, flat_cos, weight EMA, class-weighted loss,
+"""The recipe's knobs end to end on tiny synthetic data: FixRes crops growing by progressive resizing, flat_cos, weight EMA, class-weighted loss,
 dihedral TTA; the export carries the inference settings, so scoring it reproduces the fold's own predictions"""
 import numpy as np, pytest
 from defect_nb.core import Config
@@ -11,7 +11,7 @@ from defect_nb.predict import load_model
 def test_knobs_and_export_reproduce_fold(tmp_path, balance):
     root = synth_dataset(tmp_path/'demo', per_class=8, seed=0, size=48, verbose=False)
     folds = build_folds(root, root/'folds.csv', n_folds=4, seed=42, verbose=False)
-    cfg = Config(arch='resnet18', img_height=40, img_width=40, train_size=24, epochs=2, bs=8, seed=3, schedule='flat_cos', lr=1e-3,
+    cfg = Config(arch='resnet18', img_height=40, img_width=40, train_size=24, progressive_start=16, epochs=2, bs=8, seed=3, schedule='flat_cos', lr=1e-3,
                  ema=0.9, class_balance=balance, tta=['dihedral'], precision='fp32', head='fastai', experiment_name='knobs')
     r = train_fold(cfg, 0, data=folds, out_dir=tmp_path/'runs', quiet=True)
     lrs = r.steps['lr']
