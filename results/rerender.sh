@@ -11,10 +11,10 @@ cvr() { # CV folder, output folder
   pm nbs/cv_report.ipynb "$2/cv_report.ipynb" -p cv_dir "$1"
   rm -f "$2/cv_report.ipynb" "$2"/cv_report-old-*.html "$2"/cv_report.render.log
 }
-for d in neu-ht-cv neu-seed-cv neu-fastai-head-cv; do mv "$R/$d/cv_report.html" "/tmp/$d-cv_report.html"; cvr "$R/$d" "$R/$d"; done
-mv "$R/recipe-cv/cv_report.html" /tmp/recipe-cv-cv_report.html; cvr "$R/recipe-cv/img_size=128_epochs=18-546251e6" "$R/recipe-cv"
+for d in neu-ht-cv neu-seed-cv neu-fastai-head-cv; do rm "$R/$d/cv_report.html"; cvr "$R/$d" "$R/$d"; done  # the old pages are in git
+rm "$R/recipe-cv/cv_report.html"; cvr "$R/recipe-cv/img_size=128_epochs=18-546251e6" "$R/recipe-cv"
 F=$R/neu-fold4
-mv "$F/compare-seed42.html" /tmp/; mv "$F/compare-heads-fold4.html" /tmp/
+rm "$F/compare-seed42.html" "$F/compare-heads-fold4.html"
 pm nbs/compare.ipynb "$F/compare-seed42.ipynb" -p names "cosine (seed),one_cycle,cosine + zero-init residual" \
    -p runs "$(ls -d $F/seed42-cosine/*/),$(ls -d $F/seed42-one_cycle/*/),$(ls -d $F/seed42-cosine-zero-init/*/)"
 pm nbs/compare.ipynb "$F/compare-heads-fold4.ipynb" -p names "Linear head (seed config),fastai head" \
@@ -31,4 +31,4 @@ write_leaderboard(leaderboard(trials, folds, spec['out_dir']), folds, spec['out_
 PY
   rm -f "$R/$s"/*-old-*
 done
-python results/reslim.py results; python results/reslim.py --max-side 480 --quality 30 results/neu-seed-cv/fold* results/neu-fastai-head-cv/fold* results/neu-fold4 results/neu-ht-cv/fold*  # < 10 MB
+python results/reslim.py results; python results/reslim.py --max-side 480 --quality 30 results/*/fold* results/recipe-search results/neu-cam results/recipe-cv/*/  # du -sh results < 10 MB
