@@ -356,6 +356,13 @@ def fastai_quietly():
         warnings.filterwarnings('ignore', message='`torch.jit.script` is deprecated', category=FutureWarning)
         yield
 
+def _value(v):
+    "A `-p` value as papermill's CLI reads it: YAML scalars (`3`, `0.5`, `true`, `null`/`None`), else the string"
+    if not isinstance(v, str): return v
+    if v == 'None': return None
+    try: return yaml.safe_load(v)
+    except yaml.YAMLError: return v
+
 class ShortParam(Param):
     "A fastcore `Param` given with one dash, like papermill's `-p KEY VALUE` or `-o FILE`"
     @property

@@ -7,22 +7,22 @@ from __future__ import annotations
 import os, sys, re, json, time, html, socket, importlib, contextlib
 from dataclasses import asdict
 from pathlib import Path
-import pandas as pd, numpy as np, yaml
+import pandas as pd, numpy as np
 import matplotlib.pyplot as plt
 from IPython.display import Markdown, HTML
 from fastcore.script import call_parse
 from .core import *
-from .core import _unknown, _stash
+from .core import _unknown, _stash, _value
 from .data import resolve_data
 from .train import run_status, write_json_atomic, check_run
 from .report import *
 
 # %% auto #0
 __all__ = ['BACKENDS', 'F1_YLIM', 'fold_runs', 'fold_status', 'run_fold_dir', 'run_fold', 'fold_row', 'collect_cv', 'cv_summary',
-           'collect_cam', 'fold_table_html', 'cv_links', 'cv_verdict', 'BackendError', 'driver_params', 'check_params',
-           'parse_params', 'init_ray', 'run_tasks', 'BusyError', 'dir_lock', 'data_manifest', 'cv_manifest',
-           'manifest_diff', 'prepare_cv_dir', 'run_cv', 'plot_f1_dots', 'compare_verdict', 'load_run', 'compare_runs',
-           'compare_cvs', 'compare_report', 'defect_cv']
+           'collect_cam', 'fold_table_html', 'cv_links', 'pooled_runs', 'cv_verdict', 'BackendError', 'driver_params',
+           'check_params', 'parse_params', 'init_ray', 'run_tasks', 'BusyError', 'dir_lock', 'data_manifest',
+           'cv_manifest', 'manifest_diff', 'prepare_cv_dir', 'run_cv', 'plot_f1_dots', 'compare_verdict', 'load_run',
+           'config_diff', 'compare_runs', 'compare_cvs', 'compare_report', 'defect_cv']
 
 # %% ../nbs/07_cv.ipynb #c61c017d
 def fold_runs(fold_dir:str|Path) -> list[Path]:
@@ -187,22 +187,30 @@ def cv_links(folds:pd.DataFrame, # From `collect_cv`
     return Markdown('**Files**: ' + ' · '.join(files + (['fold reports: ' + ' · '.join(reps)] if reps else [])))
 
 # %% ../nbs/07_cv.ipynb #c2a537ce
+def pooled_runs(runs:list, # Run folders (each with metrics.json, and env.json where recorded)
+                oof:pd.DataFrame # Their out-of-fold predictions, pooled
+               ) -> dict:
+    "What a CV report and a leaderboard say of a set of runs: their metrics, the pooled per-class table, macro F1 with its bootstrap interval, accuracy, commits, data fingerprints and the runs with a timing flag"
+    from defect_nb.interpret import f1_interval, per_class_metrics  # torch: only when a report is made
+    ms = [json.loads((Path(r)/'metrics.json').read_text()) for r in runs]
+    envs = [json.loads((Path(r)/'env.json').read_text()) for r in runs if (Path(r)/'env.json').exists()]
+    pc = per_class_metrics(oof, sorted(oof['label'].astype(str).unique())).drop('macro avg')
+    return dict(metrics=ms, per_class=pc, f1=float(pc['f1'].mean()), interval=f1_interval(oof),
+                accuracy=float((oof['label'].astype(str) == oof['pred'].astype(str)).mean()),
+                commits=sorted({str(e.get('git_commit'))[:10] for e in envs}), fingerprints=sorted({str(e.get('data_fingerprint')) for e in envs}),
+                slow=[m for m in ms if timing_flag(m)])
+
 def cv_verdict(folds:pd.DataFrame, # From `collect_cv`
                oof:pd.DataFrame, # Its out-of-fold predictions
                cv_dir:str|Path, # The folder `folds.run_dir` is relative to
                experiment:str='?' # The experiment's name
               ):
     "The CV report's first screen: pooled out-of-fold macro F1 with its bootstrap interval, the mean over folds, the weakest class, provenance, the seed experiment on the same folds where measured"
-    from defect_nb.interpret import f1_interval, per_class_metrics  # torch: only when a CV report is made
     done = folds[folds['status'] == 'done']
     if not len(oof) or not len(done): return Markdown("No fold finished.")
-    runs = [Path(cv_dir)/r for r in done['run_dir']]
-    ms = [json.loads((r/'metrics.json').read_text()) for r in runs]
-    envs = [json.loads((r/'env.json').read_text()) if (r/'env.json').exists() else {} for r in runs]
-    pc = per_class_metrics(oof, sorted(oof['label'].astype(str).unique())).drop('macro avg')
-    f1, acc = float(pc['f1'].mean()), float((oof['label'].astype(str) == oof['pred'].astype(str)).mean())
+    p = pooled_runs([Path(cv_dir)/r for r in done['run_dir']], oof)
+    ms, commits, fps = p['metrics'], p['commits'], p['fingerprints']
     mean, sd = done['f1_macro'].mean(), done['f1_macro'].std(ddof=1)
-    commits, fps = sorted({str(e.get('git_commit'))[:10] for e in envs}), sorted({str(e.get('data_fingerprint')) for e in envs})
     ref = seed_reference(fps[0]) if len(fps) == 1 and experiment != load_config('seed', verbose=False).experiment_name else None
     facts = [f"mean over folds **{mean:.4f}**" + (f" ± {sd:.4f}" if len(done) > 1 else '') + f" ({len(done)} of {len(folds)} folds)",
              "seed per fold " + ', '.join(f"{m.get('fold')}: {m.get('seed')}" for m in ms), f"commit{'s' if len(commits) > 1 else ''} `{'`, `'.join(commits)}`",
@@ -210,9 +218,9 @@ def cv_verdict(folds:pd.DataFrame, # From `collect_cv`
     if ref and all(int(k) in ref for k in done['fold']):
         sm = float(np.mean([ref[int(k)] for k in done['fold']]))
         facts.append(f"{mean - sm:+.4f} against the seed experiment's mean on the same folds ({sm:.4f})")
-    slow = [f"fold {m['fold']}" for m in ms if timing_flag(m)]
+    slow = [f"fold {m['fold']}" for m in p['slow']]
     flags = [f"⚠ timing not representative for {', '.join(slow)} (the machine was shared while it trained; see the fold reports)"] if slow else []
-    return verdict(f"{experiment} · {len(done)}-fold CV", f1, f1_interval(oof), acc, len(oof), pc.to_dict('index'), facts, flags=flags)
+    return verdict(f"{experiment} · {len(done)}-fold CV", p['f1'], p['interval'], p['accuracy'], len(oof), p['per_class'].to_dict('index'), facts, flags=flags)
 
 # %% ../nbs/07_cv.ipynb #017c67da
 class BackendError(RuntimeError):
@@ -233,13 +241,6 @@ def check_params(params:dict, # Parameters to check
     for k in params:
         if k not in known: _unknown(k, known, where)
     return params
-
-def _value(v):
-    "A `-p` value as papermill's CLI reads it: YAML scalars (`3`, `0.5`, `true`, `null`/`None`), else the string"
-    if not isinstance(v, str): return v
-    if v == 'None': return None
-    try: return yaml.safe_load(v)
-    except yaml.YAMLError: return v
 
 def parse_params(pairs:list|None, # `[[key, value], ...]`, from `-p key value`
                  known:list|None=None # Accepted names (default: the driver's parameters)
@@ -494,14 +495,21 @@ def load_run(run_dir:str|Path) -> dict:
                 history=pd.read_csv(d/'history.csv'), steps=pd.read_csv(d/'steps.csv'),
                 oof=pd.read_csv(d/'oof.csv') if (d/'oof.csv').exists() else None)
 
+def config_diff(runs:list, # From `load_run`
+                names:list, # Their labels
+                skip:tuple=() # Keys left out (e.g. the seed and folds of one fold's run, for a CV)
+               ) -> pd.DataFrame:
+    "The config keys whose values differ between `runs`, a column per run"
+    cfgs = pd.DataFrame({n: {k: str(v) for k, v in asdict(r['cfg']).items() if k not in skip} for n, r in zip(names, runs)})
+    return cfgs[cfgs.nunique(axis=1) > 1]
+
 def compare_runs(run_dirs:list, # Run folders to compare
                  names:list|None=None # Labels (default: folder names)
                 ) -> dict:
     "The paired verdict (each run against the first, on the images they share), config differences, metrics and overlaid curves of several runs"
     runs = [load_run(d) for d in run_dirs]
     names = names or [r['dir'].name for r in runs]
-    cfgs = pd.DataFrame({n: {k: str(v) for k,v in asdict(r['cfg']).items()} for n,r in zip(names, runs)})
-    diff = cfgs[cfgs.nunique(axis=1) > 1]
+    diff = config_diff(runs, names)
     keys = ['f1_macro','accuracy','valid_loss','epochs','train_time_s','train_img_s']
     metrics = pd.DataFrame({n: {k: r['metrics'].get(k) for k in keys} for n,r in zip(names, runs)})
     fig, axs = plt.subplots(1, 3, figsize=(15, 4))
@@ -534,9 +542,8 @@ def compare_cvs(cv_dirs:list, # CV folders (`defect_cv`, or a sweep trial run on
     per_class = pd.DataFrame({n: per_class_metrics(o, classes)['f1'] for n, o in zip(names, oofs)})
     for n in names[1:]: per_class[f'{n} − {names[0]}'] = per_class[n] - per_class[names[0]]
     runs = [load_run(Path(d)/f[f['status'] == 'done']['run_dir'].iloc[0]) for d, (f, _) in zip(cv_dirs, got)]
-    cfgs = pd.DataFrame({n: {k: str(v) for k, v in asdict(r['cfg']).items() if k not in ('seed', 'folds')} for n, r in zip(names, runs)})
     return dict(verdict=compare_verdict(oofs, names, 'cross-validations (pooled out-of-fold predictions)'),
-                config_diff=cfgs[cfgs.nunique(axis=1) > 1], metrics=per_fold, per_class=per_class,
+                config_diff=config_diff(runs, names, skip=('seed', 'folds')), metrics=per_fold, per_class=per_class,
                 confusion=confusion(oofs[1], classes) - confusion(oofs[0], classes),
                 figure=plot_f1_dots(per_fold, 'Macro F1 per fold'))
 

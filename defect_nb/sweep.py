@@ -213,22 +213,18 @@ def leaderboard_verdict(lb:pd.DataFrame, # From `leaderboard`
                         folds:pd.DataFrame # From `collect_sweep` (absolute `fold_dir`)
                        ) -> tuple[str, str]:
     "The leaderboard's first screen (HTML) and page title: the best trial pooled with a bootstrap interval, its weakest class, the runner-up paired over fold × seed, the seed experiment where known, provenance"
-    from defect_nb.interpret import f1_interval, per_class_metrics  # torch: only when a leaderboard is written
     ranked = lb[lb['f1_mean'].notna()]
     if not len(ranked): return "<p>No trial has a finished run yet.</p>", 'no finished trial'
     best = ranked.iloc[0]
     done = lambda t: folds[(folds['trial'] == t) & (folds['status'] == 'done')]
     bf = done(best['trial']); paths = [Path(r.fold_dir).parent/r.run_dir for r in bf.itertuples()]
     oof = pd.concat([pd.read_csv(p/'oof.csv') for p in paths], ignore_index=True)
-    lo, hi = f1_interval(oof)
-    pc = per_class_metrics(oof, sorted(oof['label'].astype(str).unique())).drop('macro avg')
-    weak, acc = pc['recall'].idxmin(), float((oof['label'].astype(str) == oof['pred'].astype(str)).mean())
-    ms = [json.loads((p/'metrics.json').read_text()) for p in paths]
-    envs = [json.loads((p/'env.json').read_text()) for p in paths if (p/'env.json').exists()]
-    commits, fps = sorted({str(e.get('git_commit'))[:10] for e in envs}), sorted({str(e.get('data_fingerprint')) for e in envs})
+    s = pooled_runs(paths, oof)
+    pc, (lo, hi), acc, commits, fps = s['per_class'], s['interval'], s['accuracy'], s['commits'], s['fingerprints']
+    weak = pc['recall'].idxmin()
     e = html.escape
     out = [f"<h2>Best: {e(best['trial'])} · macro F1 {e(str(best['f1_macro']))} over {len(bf)} run(s) (folds × seeds)</h2>",
-           f"<p>Pooled over its {len(oof)} out-of-fold predictions: macro F1 <b>{pc['f1'].mean():.4f}</b> (95 % bootstrap interval "
+           f"<p>Pooled over its {len(oof)} out-of-fold predictions: macro F1 <b>{s['f1']:.4f}</b> (95 % bootstrap interval "
            f"{lo:.4f}–{hi:.4f}), accuracy {acc:.4f}; weakest class <b>{e(str(weak))}</b>: recall {pc.loc[weak, 'recall']:.3f}.</p>"]
     if len(ranked) > 1:
         ru = ranked.iloc[1]
@@ -242,8 +238,7 @@ def leaderboard_verdict(lb:pd.DataFrame, # From `leaderboard`
     pairs = [(r.f1_macro, ref[r.fold]) for r in bf.itertuples() if ref and r.fold in ref]
     if pairs: out.append(f"<p>Against the seed experiment (Hydrogen Torch's settings) on the same folds: "
                          f"{np.mean([a - b for a, b in pairs]):+.4f} on average over {len(pairs)} run(s).</p>")
-    flags = [f for f in map(timing_flag, ms) if f]
-    if flags: out.append(f"<p>⚠ timing not representative for {len(flags)} of {len(ms)} run(s) of this trial (something else ran on the machine; their reports say how much).</p>")
+    if s['slow']: out.append(f"<p>⚠ timing not representative for {len(s['slow'])} of {len(s['metrics'])} run(s) of this trial (something else ran on the machine; their reports say how much).</p>")
     out.append(f"<p>commit {e(', '.join(commits) or '?')} · data fingerprint {e(', '.join(fps) or '?')} · written {time.strftime('%Y-%m-%d %H:%M')}</p>")
     return '\n'.join(out), f"best {best['trial']} · F1 {best['f1_mean']:.3f}"
 

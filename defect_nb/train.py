@@ -4,7 +4,7 @@
 
 # %% ../nbs/03_train.ipynb #4ede4152
 from __future__ import annotations
-import json, time, shutil, os, sys, socket, tempfile, traceback, contextlib, yaml
+import json, time, shutil, os, sys, socket, tempfile, traceback, contextlib
 from dataclasses import dataclass, replace
 from pathlib import Path
 import numpy as np, pandas as pd, torch
@@ -14,6 +14,7 @@ from fastcore.script import call_parse
 from .core import fastai_quietly
 with fastai_quietly(): from fastai.vision.all import *
 from .core import * # after fastai's star import: fastai has a `Config` too
+from .core import _value
 from .data import *
 from .loaders import *
 from .learner import *
@@ -286,7 +287,7 @@ def defect_train(fold:int=None, # Held-out fold (default: the config's first `fo
                 ):
     "Train one fold into a new run folder (no report); under torchrun/accelerate launch, data-parallel with rank 0 writing it"
     try:
-        over = {k: yaml.safe_load(v) for k, v in (p or [])}
+        over = {k: _value(v) for k, v in (p or [])}  # read as papermill's and defect_cv's -p
         cfg = load_config(config, verbose=False, **over) if config else Config().update(**over)
         res = train_fold(cfg, fold, data, out_dir, quiet=quiet)
     except (ConfigError, DataError, FileNotFoundError) as e:
