@@ -15,12 +15,12 @@ from .core import *
 from .core import _stash
 
 # %% auto #0
-__all__ = ['RUN_FILES', 'SLIM_CSS', 'JPEG_MIN_BYTES', 'DRIVER', 'report_config', 'ht_keys_note', 'data_banner', 'load_excluded',
-           'split_counts', 'plot_samples', 'config_table', 'config_section', 'metrics_table', 'timing_table',
-           'env_table', 'headline_note', 'seed_reference', 'timing_flag', 'verdict', 'file_links', 'report_state',
-           'state_banner', 'render_html', 'slim_html', 'papermill_paths', 'papermill_output_path', 'render_live',
-           'render_after_papermill', 'finish_report', 'defect_render', 'driver_path', 'run_report',
-           'check_driver_globals']
+__all__ = ['DEMO_EPOCHS', 'RUN_FILES', 'SLIM_CSS', 'JPEG_MIN_BYTES', 'DRIVER', 'report_config', 'demo_sized', 'ht_keys_note',
+           'data_banner', 'load_excluded', 'split_counts', 'plot_samples', 'config_table', 'config_section',
+           'metrics_table', 'timing_table', 'env_table', 'headline_note', 'seed_reference', 'timing_flag', 'verdict',
+           'file_links', 'report_state', 'state_banner', 'render_html', 'slim_html', 'papermill_paths',
+           'papermill_output_path', 'render_live', 'render_after_papermill', 'finish_report', 'defect_render',
+           'driver_path', 'run_report', 'check_driver_globals']
 
 # %% ../nbs/06_report.ipynb #86ef48a1
 def report_config(config:str|Path|None=None, # Hydrogen Torch or defect_nb YAML, or a shipped config's name (`seed`); None = the recipe
@@ -29,6 +29,16 @@ def report_config(config:str|Path|None=None, # Hydrogen Torch or defect_nb YAML,
     "The config of a report: `config` file with the non-`None` `params` applied"
     if img_size is not None: params.update(img_height=img_size, img_width=img_size)
     return load_config(config, verbose=False, **params) # the Hydrogen Torch keys without effect: `ht_keys_note`, folded
+
+DEMO_EPOCHS = 10 # the recipe's epochs on the generated demo set: its 240 training images reach macro F1 0.93-0.97 in 10 (3 seeds)
+
+def demo_sized(cfg:Config, # The report's config
+               src, # The run's `DataSource`
+               config:str|Path|None=None, # The report's `config` parameter (None: the recipe)
+               epochs:int|None=None # The report's `epochs` parameter
+              ) -> Config:
+    "The recipe shortened to `DEMO_EPOCHS` when it runs on the generated demo set and the run set neither `config` nor `epochs`"
+    return cfg.update(epochs=DEMO_EPOCHS) if src.is_demo and config is None and epochs is None else cfg
 
 def ht_keys_note(config:str|Path|None # The report's `config` parameter
                 ) -> HTML|None:
@@ -48,8 +58,9 @@ def data_banner(src) -> Markdown:
         return Markdown(f"> **⚠ DEMO DATA.** No NEU data was configured, so this report was made on the embedded, "
                         f"procedurally generated demo set (`{rel_path(src.root, Path.cwd())}`). Its numbers say nothing about steel defects. "
                         f"Pass `-p data path/to/neu-det` or set `$DEFECT_NB_DATA` to train on NEU. "
-                        f"The default recipe learns these synthetic classes (macro F1 0.95 on the 60 held-out demo images "
-                        f"of fold 4 in ~3 minutes on a 2-core CPU, in one run).")
+                        f"Unless `epochs` is given, the default recipe is shortened to {DEMO_EPOCHS} epochs here; it learns these "
+                        f"synthetic classes (macro F1 0.93–0.97 over three seeds on the 60 held-out demo images of fold 4, "
+                        f"about 90 s of training on a 2-core CPU).")
     return Markdown(f"**Data:** `{src.name}` at `{rel_path(src.root, Path.cwd())}` (folds file `{rel_path(src.folds_csv, Path.cwd())}`; paths from where the report ran)")
 
 def load_excluded(src) -> pd.DataFrame:

@@ -26,7 +26,7 @@ def _background(rng, size):
     if rng.random() < 0.7:
         marks = _smooth(rng, size, size//2, 2) * rng.uniform(1.5, 6)
         bg += marks if rng.random() < 0.5 else marks.T
-    return bg + rng.standard_normal((size, size)).astype(np.float32) * rng.uniform(2, 8)
+    return bg + rng.standard_normal((size, size)).astype(np.float32) * rng.uniform(2, 5)
 
 def _blob(rng, cx, cy, r, n=12, jitter=0.35, sx=1., sy=1., ang=0.):
     "Vertices of an irregular closed shape around (cx, cy)"
@@ -104,7 +104,7 @@ def synth_image(label:str, # One of `NEU_CLASSES`
     blur = _DRAW[label](ImageDraw.Draw(m), rng, size, s)
     m = np.asarray(m.filter(ImageFilter.GaussianBlur(blur)), dtype=np.float32) / 255
     sign = 1 if rng.random() < _BRIGHT_P.get(label, 0) else -1
-    img = bg + sign * rng.uniform(40, 85) * m
+    img = bg + sign * rng.uniform(70, 110) * m
     mu = img.mean()
     img = (img - mu) * rng.uniform(0.75, 1.3) + mu
     return Image.fromarray(np.clip(img, 0, 255).round().astype(np.uint8), 'L')
@@ -133,7 +133,7 @@ def synth_dataset(out_dir:str|Path, # Folder to write `images/<class>_<n>.jpg` i
     return out
 
 # %% ../nbs/00a_synth.ipynb #82e0e874
-SYNTH_VERSION = 2 # bump when `synth_image` changes, so that cached demo sets are regenerated
+SYNTH_VERSION = 3 # bump when `synth_image` changes, so that cached demo sets are regenerated
 
 # %% ../nbs/00a_synth.ipynb #718c7ac8
 def _synth_cmd(out_dir:str, # Folder to write images/<class>_<n>.jpg into
