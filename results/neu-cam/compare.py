@@ -1,27 +1,34 @@
-"""Issue 15: the three experiments side by side on NEU fold 4 -- accuracy and how well the Grad-CAM of the predicted
-class points at the NEU-DET boxes -- from the runs `defect_cv --folds 4 --seed 42 [--config seed|fastai_head]` wrote
-under results/neu-cam/<experiment>/ (each fold report has the section, each run folder its cam_scores.csv).
+"""Issue 15: the three experiments side by side on NEU -- accuracy and how well the Grad-CAM of the predicted class
+points at the NEU-DET boxes -- from the CV folders `defect_cv --folds 0,1,2,3,4 --seed 42 [--config seed|fastai_head]`
+wrote under results/neu-cam/<experiment>/ (each fold report has the section, each run folder its cam_scores.csv).
+Fold 4 alone, and all 5 folds pooled (every out-of-fold image) once an experiment's five folds have their scores.
 
 Run from the repository root:  python results/neu-cam/compare.py
-Writes results/neu-cam/localisation.csv (per experiment and class, correct predictions) and prints it as markdown."""
+Writes results/neu-cam/localisation.csv (per experiment, scope, class and correct/wrong) and prints it."""
 from pathlib import Path
-import json, pandas as pd
-from defect_nb.cv import fold_runs
+import pandas as pd
+from defect_nb.cv import collect_cv, collect_cam
 from defect_nb.interpret import localisation_summary
+from sklearn.metrics import f1_score, accuracy_score
 
 HERE = Path(__file__).parent
 rows = []
 for exp in ('seed', 'fastai_head', 'recipe'):
-    fold_dir = HERE/exp/'fold4'
-    runs = fold_runs(fold_dir) if fold_dir.exists() else []
-    if not runs or not (runs[-1]/'cam_scores.csv').exists(): print(f"{exp}: no finished fold-4 run with cam_scores.csv"); continue
-    run = runs[-1]; m = json.loads((run/'metrics.json').read_text())
-    loc = pd.read_csv(run/'cam_scores.csv')
-    s = localisation_summary(loc).reset_index()
-    for _, r in s.iterrows():
-        rows.append({'experiment': exp, 'macro F1': round(m['f1_macro'], 4), 'accuracy': round(m['accuracy'], 4),
-                     'train min': round(m['train_time_s']/60, 1), **r.to_dict()})
+    cv_dir = HERE/exp
+    folds, oof = collect_cv(cv_dir)
+    cam = collect_cam(folds, cv_dir)
+    done = folds[folds['status'] == 'done']
+    scopes = [('fold 4', [4])] + ([('5 folds', [0, 1, 2, 3, 4])] if len(cam) and set(cam['fold']) >= {0, 1, 2, 3, 4} else [])
+    if not len(cam) or 4 not in set(cam['fold']): print(f"{exp}: no finished fold-4 run with cam_scores.csv"); continue
+    for scope, ks in scopes:
+        o = oof[oof['fold'].isin(ks)]
+        train_min = done[done['fold'].isin(ks)]['train_time_s'].mean() / 60
+        s = localisation_summary(cam[cam['fold'].isin(ks)]).reset_index()
+        for _, r in s.iterrows():
+            rows.append({'experiment': exp, 'scope': scope, 'macro F1': round(f1_score(o['label'], o['pred'], average='macro'), 4),
+                         'accuracy': round(accuracy_score(o['label'], o['pred']), 4), 'train min per fold': round(train_min, 1), **r.to_dict()})
+    print(f"{exp}: folds with Grad-CAM scores {sorted(set(cam['fold']))}")
 t = pd.DataFrame(rows)
 t.to_csv(HERE/'localisation.csv', index=False)
-cols = ['experiment', 'macro F1', 'class', 'prediction', 'n', 'empty maps', 'pointing game', 'energy in boxes', 'chance', 'verdict']
+cols = ['experiment', 'scope', 'macro F1', 'class', 'prediction', 'n', 'empty maps', 'pointing game', 'energy in boxes', 'chance', 'verdict']
 print(t[cols].round(3).to_string(index=False))
