@@ -18,17 +18,19 @@ from .train import run_status, write_json_atomic, check_run
 from .report import *
 
 # %% auto #0
-__all__ = ['BACKENDS', 'F1_YLIM', 'fold_runs', 'fold_status', 'run_fold_dir', 'run_fold', 'fold_row', 'collect_cv', 'cv_summary',
-           'collect_cam', 'fold_table_html', 'cv_links', 'pooled_runs', 'cv_verdict', 'BackendError', 'driver_params',
-           'check_params', 'parse_params', 'init_ray', 'run_tasks', 'BusyError', 'dir_lock', 'data_manifest',
-           'cv_manifest', 'manifest_diff', 'prepare_cv_dir', 'run_cv', 'plot_f1_dots', 'compare_verdict', 'load_run',
-           'config_diff', 'compare_runs', 'compare_cvs', 'compare_report', 'defect_cv']
+__all__ = ['RETIRED', 'BACKENDS', 'F1_YLIM', 'fold_runs', 'fold_status', 'run_fold_dir', 'run_fold', 'fold_row', 'collect_cv',
+           'cv_summary', 'collect_cam', 'fold_table_html', 'cv_links', 'pooled_runs', 'cv_verdict', 'BackendError',
+           'driver_params', 'check_params', 'parse_params', 'init_ray', 'run_tasks', 'BusyError', 'dir_lock',
+           'data_manifest', 'cv_manifest', 'manifest_diff', 'prepare_cv_dir', 'run_cv', 'plot_f1_dots',
+           'compare_verdict', 'load_run', 'config_diff', 'compare_runs', 'compare_cvs', 'compare_report', 'defect_cv']
 
 # %% ../nbs/07_cv.ipynb #c61c017d
 def fold_runs(fold_dir:str|Path) -> list[Path]:
     "Finished run folders below `fold_dir` (`status.json` done, or `metrics.json` of a run from before status files), oldest first"
     return sorted((p.parent for p in Path(fold_dir).glob('*/metrics.json') if run_status(p.parent)['state'] == 'done'),
                   key=lambda p: p.stat().st_mtime)
+
+RETIRED = 'report-retired.txt' # in a fold folder whose report was removed on purpose (committed results kept small): the run folder still counts
 
 def _html_complete(html:Path) -> bool:
     "Whether a report's HTML carries no FAILED/INTERRUPTED banner (for fold folders slimmed to their HTML, as committed under `results/`)"
@@ -41,10 +43,11 @@ def _report_complete(nb:Path) -> bool:
     except Exception: return False
 
 def fold_status(fold_dir:str|Path) -> str:
-    "'done' (finished run, complete report and its HTML), 'running' (a live process is on it), 'failed' (error.json), 'interrupted' (left unfinished) or 'todo'"
+    "'done' (finished run, complete report and its HTML, or its report retired: `RETIRED`), 'running' (a live process is on it), 'failed' (error.json), 'interrupted' (left unfinished) or 'todo'"
     d = Path(fold_dir)
     rep, html = d/'report.ipynb', d/'report.html'
     if fold_runs(d) and html.exists() and (_report_complete(rep) if rep.exists() else _html_complete(html)): return 'done'
+    if fold_runs(d) and (d/RETIRED).exists() and not rep.exists() and not html.exists(): return 'done'
     states = [run_status(q.parent)['state'] for q in d.glob('*/status.json')]
     if 'running' in states: return 'running'
     if (d/'error.json').exists(): return 'failed'
