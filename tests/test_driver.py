@@ -1,7 +1,7 @@
 "End to end: the papermill fold report and defect_cv on tiny demo settings"
-import json, os, subprocess, sys, time
+import json, os, re, subprocess, sys, time
 from pathlib import Path
-import nbformat, pandas as pd, pytest
+import nbformat, pandas as pd, pytest, yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
@@ -14,6 +14,15 @@ def _env(tmp_path):
 
 def _outputs(nb):
     return [o for c in nb.cells if c.cell_type == 'code' for o in c.get('outputs', [])]
+
+def _check_page(html:str, title:str):
+    "A rendered report as issue 14 asks: titled `<title> · F1 x`, the verdict block its first output, nothing fetched from outside the file, at most 700 KB"
+    assert re.search(rf'<title>{re.escape(title)} · F1 \d\.\d{{3}}</title>', html), html[:400]
+    body = html[html.find('<body'):]
+    first = body.find('jp-OutputArea-output'); second = body.find('jp-OutputArea-output', first + 1)
+    assert 0 < first < body.find(f'{title} · macro F1 <strong>') < second  # the verdict heading is in the first output
+    assert not re.search(r'<script\b[^>]*\bsrc=|<link\b[^>]*\bhref=|@import|url\(\s*[\'"]?(https?:)?//|<img\b[^>]*\bsrc=[\'"]?(https?:)?//', html, re.I)
+    assert len(html.encode()) <= 700_000, len(html.encode())
 
 def test_papermill_fold_report(tmp_path):
     "The README's command on tiny settings: executed notebook, HTML beside it, and a run folder with metrics"
@@ -31,10 +40,13 @@ def test_papermill_fold_report(tmp_path):
     assert html.exists() and '<html' in html.read_text()[:2000].lower() and 'data:image/png;base64' in html.read_text()
     assert 'not complete' not in html.read_text()
     assert 'look at the defect' not in html.read_text()  # the demo set has no box files: no localisation section, no error
+    _check_page(html.read_text(), 'recipe · fold 4')
     run, = list(runs.iterdir())
     assert not (run/'cam_scores.csv').exists()
     m = json.loads((run/'metrics.json').read_text())
     assert m['fold'] == 4 and m['data']['is_demo'] and 0 <= m['f1_macro'] <= 1 and m['seed'] == 1
+    cfg = yaml.safe_load((run/'config.yaml').read_text())
+    assert cfg['folds'] == [4] and cfg['seed'] == 1  # the run's config records the fold it trained and the seed it used
     env = json.loads((run/'env.json').read_text())
     assert (run/env['executable']).parent.resolve() == BIN.resolve()  # the kernel ran this venv's Python (recorded relative to the run folder)
     oof = pd.read_csv(run/'oof.csv')
@@ -123,6 +135,8 @@ def test_defect_cv_resumes(tmp_path):
     run0, = (cv/'fold0').glob('*/model.json')
     assert json.loads(run0.read_text())['head'] == 'fastai'  # the --head override reached the model and its export
     assert (cv/'cv_report.ipynb').exists() and (cv/'cv_report.html').exists()
+    _check_page((cv/'cv_report.html').read_text(), 'recipe · 2-fold CV')
+    for k in (0, 1): _check_page((cv/f'fold{k}'/'report.html').read_text(), f'recipe · fold {k}')
     folds = pd.read_csv(cv/'cv_folds.csv')
     assert folds['status'].tolist() == ['done', 'done'] and folds['f1_macro'].between(0, 1).all()
     assert len(pd.read_csv(cv/'cv_oof.csv')) == folds['n_valid'].sum()
