@@ -15,12 +15,12 @@ from .core import *
 from .core import _stash
 
 # %% auto #0
-__all__ = ['DEMO_EPOCHS', 'RUN_FILES', 'SLIM_CSS', 'JPEG_MIN_BYTES', 'DRIVER', 'report_config', 'demo_sized', 'ht_keys_note',
-           'data_banner', 'load_excluded', 'split_counts', 'plot_samples', 'config_table', 'config_section',
-           'metrics_table', 'timing_table', 'env_table', 'headline_note', 'seed_reference', 'timing_flag', 'verdict',
-           'file_links', 'report_state', 'state_banner', 'render_html', 'slim_html', 'papermill_paths',
-           'papermill_output_path', 'render_live', 'render_after_papermill', 'finish_report', 'defect_render',
-           'driver_path', 'run_report', 'check_driver_globals']
+__all__ = ['DEMO_EPOCHS', 'RUN_FILES', 'SLIM_CSS', 'JPEG_MIN_BYTES', 'PAGE_MAX_BYTES', 'JPEG_STEPS', 'DRIVER', 'report_config',
+           'demo_sized', 'ht_keys_note', 'data_banner', 'load_excluded', 'split_counts', 'plot_samples', 'config_table',
+           'config_section', 'metrics_table', 'timing_table', 'env_table', 'headline_note', 'seed_reference',
+           'timing_flag', 'verdict', 'file_links', 'report_state', 'state_banner', 'render_html', 'slim_html',
+           'papermill_paths', 'papermill_output_path', 'render_live', 'render_after_papermill', 'finish_report',
+           'defect_render', 'driver_path', 'run_report', 'check_driver_globals']
 
 # %% ../nbs/06_report.ipynb #86ef48a1
 def report_config(config:str|Path|None=None, # Hydrogen Torch or defect_nb YAML, or a shipped config's name (`seed`); None = the recipe
@@ -285,16 +285,23 @@ def _small_image(kind:str, b64:str, max_side:int=1200, quality:int=70, jpeg:bool
     new = base64.b64encode(buf.getvalue()).decode()
     return f"data:image/{out};base64,{new if out != kind or len(new) < len(b64) else b64}"
 
+PAGE_MAX_BYTES = 700_000 # the most a rendered report may weigh: its image grids are compressed harder until it fits
+JPEG_STEPS = ((1000, 50), (800, 40), (600, 30), (400, 25)) # (longest side px, JPEG quality) of the grids, tried in turn
+
 def slim_html(html:str, # An nbconvert HTML page
-              jpeg:bool=True # Store large PNG image grids as JPEG
+              jpeg:bool=True, # Store large PNG image grids as JPEG
+              max_bytes:int=PAGE_MAX_BYTES # Page size to stay within (the last of `JPEG_STEPS` is used if none fits)
              ) -> str:
-    "`html` without scripts or large stylesheets (a small stylesheet instead), its embedded images recompressed"
+    "`html` without scripts or large stylesheets (a small stylesheet instead), its images recompressed: grids at the first of `JPEG_STEPS` that fits `max_bytes`"
     import re
     html = re.sub(r'<script\b[^>]*>.*?</script>\s*', '', html, flags=re.S)
     html = re.sub(r'<style\b[^>]*>.*?</style>\s*', lambda m: m.group(0) if len(m.group(0)) < 2000 else '', html, flags=re.S)
     html = re.sub(r'<link\b[^>]*>', '', html)
     html = html.replace('</head>', f'<style>{SLIM_CSS}</style>\n</head>', 1)
-    return re.sub(r'data:image/(png|jpeg);base64,([A-Za-z0-9+/=]+)', lambda m: _small_image(m.group(1), m.group(2), jpeg=jpeg), html)
+    for side, q in JPEG_STEPS:  # each step starts from the page's own images: no JPEG is compressed twice
+        out = re.sub(r'data:image/(png|jpeg);base64,([A-Za-z0-9+/=]+)', lambda m: _small_image(m.group(1), m.group(2), side, q, jpeg), html)
+        if len(out.encode()) <= max_bytes: break
+    return out
 
 # %% ../nbs/06_report.ipynb #93df6aac
 def _launch_dirs(cwd:Path, # The papermill process's working directory now
