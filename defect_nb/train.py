@@ -288,7 +288,7 @@ def defect_train(fold:int=None, # Held-out fold (default: the config's first `fo
     "Train one fold into a new run folder (no report); under torchrun/accelerate launch, data-parallel with rank 0 writing it"
     try:
         over = {k: _value(v) for k, v in (p or [])}  # read as papermill's and defect_cv's -p
-        cfg = load_config(config, verbose=False, **over) if config else Config().update(**over)
+        cfg = load_config(config, verbose=False, **over)  # no config: the recipe, Config()
         res = train_fold(cfg, fold, data, out_dir, quiet=quiet)
     except (ConfigError, DataError, FileNotFoundError) as e:
         print(f"defect_train: error: {e}", file=sys.stderr); sys.exit(2)
