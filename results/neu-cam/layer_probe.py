@@ -20,12 +20,13 @@ HERE = Path(__file__).parent
 args, opts = sys.argv[1:], {}
 while args and args[0] in ('--weights', '--images', '--from'): opts[args[0]], args = args[1], args[2:]
 weights = Path(opts['--weights']) if '--weights' in opts else None
+if '--from' not in opts and len(args) < 2: sys.exit(__doc__)
 
 def model_dir(run):
     "The run folder itself, or a temporary copy of its export with the weights from the mirror tree"
     if (run/'model.safetensors').exists() or weights is None: return run, None
     tmp = Path(tempfile.mkdtemp())
-    for f in ('model.json',): shutil.copy(run/f, tmp/f)
+    shutil.copy(run/'model.json', tmp/'model.json')
     shutil.copy(weights/run/'model.safetensors', tmp/'model.safetensors')
     return tmp, tmp
 
