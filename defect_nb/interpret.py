@@ -226,7 +226,8 @@ def _boot_f1(y:np.ndarray, # True labels
     "Macro F1 of each resample at once (as sklearn's `average='macro'`: classes absent from both labels and predictions are left out)"
     classes = np.unique(np.concatenate([y, p]))
     Y, P = (y[:, None] == classes).astype(float), (p[:, None] == classes).astype(float)
-    n = len(y); W = np.bincount((idx + n*np.arange(len(idx))[:, None]).ravel(), minlength=len(idx)*n).reshape(len(idx), n).astype(float) # how often each image is drawn, per resample
+    n, b = len(y), len(idx)
+    W = np.bincount((idx + n*np.arange(b)[:, None]).ravel(), minlength=b*n).reshape(b, n).astype(float) # how often each image is drawn, per resample
     tp, ny, np_ = W @ (Y*P), W @ Y, W @ P
     den = ny + np_ # = 2tp + fp + fn
     f1 = np.divide(2*tp, den, out=np.zeros_like(tp), where=den > 0)

@@ -9,9 +9,9 @@ R=results
 pm() { papermill "$@" --log-level WARNING; }
 cvr() { # CV folder, output folder
   pm nbs/cv_report.ipynb "$2/cv_report.ipynb" -p cv_dir "$1"
-  rm -f "$2/cv_report.ipynb" "$2"/cv_report-old-*.html "$2"/cv_report.render.log
+  rm -f "$2/cv_report.ipynb" "$2"/cv_report-old-*.html "$2"/cv_report.render.log "$2/cv_oof.csv"
 }
-for d in neu-ht-cv neu-seed-cv neu-fastai-head-cv; do rm "$R/$d/cv_report.html"; cvr "$R/$d" "$R/$d"; done  # the old pages are in git
+for d in neu-ht-cv neu-seed-cv neu-fastai-head-cv neu-cam/seed neu-cam/fastai_head; do rm "$R/$d/cv_report.html"; cvr "$R/$d" "$R/$d"; done  # the old pages are in git
 rm "$R/recipe-cv/cv_report.html"; cvr "$R/recipe-cv/img_size=128_epochs=18-546251e6" "$R/recipe-cv"
 F=$R/neu-fold4
 rm "$F/compare-seed42.html" "$F/compare-heads-fold4.html"

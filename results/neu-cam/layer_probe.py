@@ -22,13 +22,13 @@ while args and args[0] in ('--weights', '--images', '--from'): opts[args[0]], ar
 weights = Path(opts['--weights']) if '--weights' in opts else None
 if '--from' not in opts and len(args) < 2: sys.exit(__doc__)
 
-def model_dir(run):
-    "The run folder itself, or a temporary copy of its export with the weights from the mirror tree"
-    if (run/'model.safetensors').exists() or weights is None: return run, None
-    tmp = Path(tempfile.mkdtemp())
-    shutil.copy(run/'model.json', tmp/'model.json')
-    shutil.copy(weights/run/'model.safetensors', tmp/'model.safetensors')
-    return tmp, tmp
+def load(run):
+    "The run's export, its weights from the mirror tree when the run folder has none (linked, not copied)"
+    if (run/'model.safetensors').exists() or weights is None: return load_model(run, device='cpu', precision='fp32')
+    with tempfile.TemporaryDirectory() as tmp:
+        shutil.copy(run/'model.json', tmp)
+        os.symlink((weights/run/'model.safetensors').resolve(), Path(tmp)/'model.safetensors')
+        return load_model(tmp, device='cpu', precision='fp32')
 
 def stage(model, name):
     "The body's module called `name` (e.g. layer3 of a ResNet)"
@@ -40,8 +40,7 @@ def score(data, runs):
     "Per image of each run's oof.csv with boxes: the scores of its predicted class's Grad-CAM at the body and at layer3"
     rows = []
     for run in runs:
-        d, tmp = model_dir(run)
-        p = load_model(d, device='cpu', precision='fp32')
+        p = load(run)
         oof = pd.read_csv(run/'oof.csv')
         tfm = lambda path: p.prep([path])[0]
         for layer in ('body', 'layer3'):
@@ -53,7 +52,6 @@ def score(data, runs):
                     if not np.allclose(a, b, atol=1e-3, equal_nan=True): raise SystemExit(f"{run}: {c} differs from cam_scores.csv (max {np.nanmax(abs(a-b)):.4f})")
             rows.append(loc.assign(run=Path(os.path.relpath(run.resolve(), HERE.parent.resolve())).as_posix(), # relative to results/
                                    input_px=p.prep.size[0], layer=layer))
-        if tmp: shutil.rmtree(tmp)
         print(f"{run}: scored", flush=True)
     return pd.concat(rows, ignore_index=True)
 
