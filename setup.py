@@ -23,7 +23,9 @@ requirements = shlex.split(cfg.get('requirements', ''))
 if cfg.get('pip_requirements'): requirements += shlex.split(cfg.get('pip_requirements', ''))
 min_python = cfg['min_python']
 lic = licenses.get(cfg['license'].lower(), (cfg['license'], None))
-dev_requirements = (cfg.get('dev_requirements') or '').split()
+train_requirements = shlex.split(cfg.get('train_requirements', ''))
+score_requirements = shlex.split(cfg.get('score_requirements', ''))
+dev_requirements = train_requirements + score_requirements + shlex.split(cfg.get('dev_requirements', ''))
 ray_requirements = (cfg.get('ray_requirements') or '').split()
 distributed_requirements = (cfg.get('distributed_requirements') or '').split()
 
@@ -45,7 +47,7 @@ setuptools.setup(
     include_package_data = True,
     package_data = package_data,
     install_requires = requirements,
-    extras_require={ 'dev': dev_requirements, 'ray': ray_requirements, 'distributed': distributed_requirements },
+    extras_require={ 'train': train_requirements, 'score': score_requirements, 'dev': dev_requirements, 'ray': ray_requirements, 'distributed': distributed_requirements },
     dependency_links = cfg.get('dep_links','').split(),
     python_requires  = '>=' + cfg['min_python'],
     long_description = open('README.md', encoding='utf-8').read(),

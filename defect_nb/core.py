@@ -17,7 +17,8 @@ __all__ = ['PKG_DIR', 'SEED_YAML', 'CHOICES', 'HT_MAP', 'HT_FIXED', 'HT_WHY', 'H
            'NEU_CLASSES', 'NEU_CLS_ABBR', 'repo_root', 'shared_dir', 'ConfigError', 'Config', 'is_ht_yaml',
            'ht_no_effect', 'from_ht', 'shipped_configs', 'load_config', 'save_config', 'is_seed_experiment',
            'DataWarning', 'DataError', 'fastai_quietly', 'ShortParam', 'run_cli', 'seed_everything', 'file_sha1',
-           'file_sha256', 'unwritable_reason', 'check_writable', 'git_commit', 'device_name', 'rel_path', 'env_record']
+           'file_sha256', 'unwritable_reason', 'check_writable', 'git_commit', 'device_name', 'rel_path', 'env_record',
+           'check_csv_output', 'review_column', 'write_scores_csv']
 
 # %% ../nbs/00_core.ipynb #c3402529
 PKG_DIR = Path(__file__).parent if '__file__' in globals() else Path.cwd().parent/'defect_nb'
@@ -476,3 +477,47 @@ def env_record(folds_csv:str|Path|None=None, # Folds file whose fingerprint iden
         torch_threads=torch.get_num_threads(), cpu_count=os.cpu_count(), git_commit=git_commit(),
         folds_file=rel(folds_csv) if folds_csv else None,
         data_fingerprint=file_sha1(folds_csv) if folds_csv and Path(folds_csv).exists() else None)
+
+# %% ../nbs/00_core.ipynb #a7c31e02
+def check_csv_output(out:Path|None, # The CSV to write (None: stdout)
+                     inputs:list, # The input image files
+                     force:bool=False # Whether an existing `out` may be replaced
+                    ) -> str|None:
+    "Why the scores CSV `out` cannot be written (a folder, an input, existing without `force`, unwritable), or None"
+    if out is None: return None
+    out = Path(out)
+    if out.is_dir(): return f"{out} is a folder, not a CSV file; pass a file name with -o"
+    if out.resolve() in {Path(f).resolve() for f in inputs}: return f"the output {out} is one of the input images; pass another -o"
+    if out.exists() and not force: return f"{out} exists; pass --force to replace it"
+    why = unwritable_reason(out.parent if str(out.parent) else Path('.'))
+    if why: return f"cannot write {out}: {why}; pass a writable -o"
+
+def review_column(df, # A scores table with `prob_<class>` columns
+                  min_confidence:float # Parts whose top probability is below this go to a person
+                 ):
+    "True where an image goes to manual review: top probability below `min_confidence`, or no probabilities (unreadable)"
+    return ~(df.filter(like='prob_').max(axis=1) >= min_confidence)
+
+def write_scores_csv(df, # The scores table (`path`, `pred`, `prob_*`, `error`, ...)
+                     out:Path|None, # Where (None: stdout)
+                     prog:str, # The command's name, for the lines on stderr
+                     min_confidence:float|None=None, # Report the review count (the `review` column is in `df`)
+                     found:bool=True # Whether any image file was found
+                    ) -> int:
+    "Write `df` atomically and say what was scored on stderr; the exit code: 0 all scored, 1 some unreadable or none found, 3 output lost (saved elsewhere)"
+    import tempfile
+    n_bad = int((df['error'] != '').sum())
+    if out is None: df.to_csv(sys.stdout, index=False)
+    else:
+        out = Path(out); tmp = out.with_name(f".{out.name}.tmp")
+        try: df.to_csv(tmp, index=False); os.replace(tmp, out)
+        except OSError as e: # the folder was checked writable, yet writing failed (disk full, removed): keep the work
+            if tmp.exists(): tmp.unlink()
+            keep = Path(tempfile.mkstemp(prefix=f'{prog}-', suffix='.csv')[1]); df.to_csv(keep, index=False)
+            print(f"{prog}: error: cannot write {out} ({e.strerror}); the scores of all {len(df)} images were saved to {keep} instead", file=sys.stderr)
+            return 3
+    print(f"{prog}: {len(df) - n_bad} of {len(df)} images scored" + (f", {n_bad} unreadable" if n_bad else '') +
+          (f" -> {out}" if out else ''), file=sys.stderr)
+    if min_confidence is not None:
+        print(f"{prog}: {int(df['review'].sum())} of {len(df)} images below confidence {min_confidence:g}: marked for manual review (column review)", file=sys.stderr)
+    return 1 if n_bad or not found else 0

@@ -8,56 +8,23 @@ import os, re, io, json, hashlib, shutil, tempfile, warnings
 from dataclasses import dataclass
 from pathlib import Path
 import numpy as np, pandas as pd
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image, UnidentifiedImageError
 from fastcore.parallel import parallel
 from sklearn.model_selection import StratifiedGroupKFold
+from .images import IMG_EXTS, load_image, to_rgb, exif_upright
 from .core import ConfigError, DataError, DataWarning, NEU_CLS_ABBR, repo_root, run_cli
 from .synth import synth_dataset, SYNTH_VERSION
 
 # %% auto #0
-__all__ = ['IMG_EXTS', 'MIN_SIDE', 'MAX_MPX', 'FOLDS_COLS', 'LAYOUTS', 'SKIP_DIRS', 'DEMO_PER_CLASS', 'load_image',
-           'detect_layout', 'discover', 'pixel_hash', 'check_image', 'validate_images', 'make_folds', 'excluded_path',
-           'load_folds', 'build_folds', 'subsample_folds', 'check_folds', 'imbalance_note', 'DataSource',
-           'default_cache', 'find_neu', 'committed_folds', 'resolve_data', 'defect_folds']
+__all__ = ['MIN_SIDE', 'MAX_MPX', 'FOLDS_COLS', 'LAYOUTS', 'SKIP_DIRS', 'DEMO_PER_CLASS', 'detect_layout', 'discover',
+           'pixel_hash', 'check_image', 'validate_images', 'make_folds', 'excluded_path', 'load_folds', 'build_folds',
+           'subsample_folds', 'check_folds', 'imbalance_note', 'DataSource', 'default_cache', 'find_neu',
+           'committed_folds', 'resolve_data', 'defect_folds']
 
 # %% ../nbs/01_data.ipynb #6142aad9
-IMG_EXTS = ('.jpg','.jpeg','.png','.bmp','.tif','.tiff')
 MIN_SIDE = 8 # images smaller than this (pixels, either side) are excluded
 MAX_MPX = 40 # images larger than this (megapixels) are excluded
 FOLDS_COLS = ['images','label','fold','dup_group']
-
-# %% ../nbs/01_data.ipynb #157bde6e
-_HI_MODES = ('I;16','I;16L','I;16B','I;16N','I','F')
-
-def _to_8bit(im:Image.Image) -> Image.Image:
-    "A 16-bit, 32-bit integer or float grey image as 8-bit grey, scaled rather than clipped"
-    a = np.asarray(im)
-    if im.mode == 'F': a = np.nan_to_num(a.astype(np.float64) * (255. if a.size and np.nanmax(a) <= 1 else 1.)).round()
-    else: a = (a.astype(np.int64) * 255 + 32767) // 65535
-    return Image.fromarray(np.clip(a, 0, 255).astype(np.uint8), 'L')
-
-def _to_rgb(im:Image.Image) -> Image.Image:
-    "`im` as a new 8-bit RGB image"
-    if im.mode in _HI_MODES: im = _to_8bit(im)
-    if im.mode == 'P': im = im.convert('RGBA' if 'transparency' in im.info else 'RGB')
-    if im.mode in ('RGBA','LA','PA','La','RGBa'):
-        im = im.convert('RGBA')
-        im = Image.alpha_composite(Image.new('RGBA', im.size, (0,0,0,255)), im)
-    return im.convert('RGB')
-
-def _exif_upright(im:Image.Image) -> Image.Image:
-    "`im` rotated/flipped as its EXIF orientation says (unchanged when there is none)"
-    try: o = im.getexif().get(0x0112, 1)
-    except Exception: o = 1
-    return ImageOps.exif_transpose(im) if o not in (None, 1) else im
-
-def load_image(fn # Path or str, bytes, a file object, or a PIL image
-              ) -> Image.Image:
-    "Open `fn` as an 8-bit RGB PIL image, whatever its mode (see the table above)"
-    if isinstance(fn, Image.Image): return _to_rgb(_exif_upright(fn))
-    with Image.open(io.BytesIO(fn) if isinstance(fn, bytes) else fn) as im:
-        im.load()
-        return _to_rgb(_exif_upright(im))
 
 # %% ../nbs/01_data.ipynb #24e0fcd2
 LAYOUTS = {
@@ -208,7 +175,7 @@ def discover(root:str|Path, # Data folder (or a CSV file whose folder is the dat
 # %% ../nbs/01_data.ipynb #415db9e4
 def pixel_hash(im:Image.Image) -> str:
     "Hash (16 hex digits) of the size and the decoded RGB pixels of `im`"
-    im = im if im.mode == 'RGB' else _to_rgb(im)
+    im = im if im.mode == 'RGB' else to_rgb(im)
     return hashlib.sha1(f"{im.width}x{im.height};".encode() + im.tobytes()).hexdigest()[:16]
 
 def check_image(path:str|Path # Image file
@@ -225,7 +192,7 @@ def check_image(path:str|Path # Image file
             if w*h > MAX_MPX*1e6: return {**res, 'reason': f"too large: {w}x{h} = {w*h/1e6:.0f} Mpx (maximum {MAX_MPX} Mpx)"}
             if min(w, h) < MIN_SIDE: return {**res, 'reason': f"too small: {w}x{h} px (minimum {MIN_SIDE}x{MIN_SIDE})"}
             im.load()
-            try: rgb = _to_rgb(_exif_upright(im))
+            try: rgb = to_rgb(exif_upright(im))
             except ValueError as e: return {**res, 'reason': f"unsupported image mode {im.mode} ({e})"}
     except UnidentifiedImageError: return {**res, 'reason': 'not an image (format not recognised)'}
     except Image.DecompressionBombError as e: return {**res, 'reason': f"too large: {e}"}

@@ -24,7 +24,7 @@ __all__ = ['LOC_COLS', 'oof_classes', 'per_class_metrics', 'confusion', 'plot_co
            'localisation_section']
 
 # %% ../nbs/04_interpret.ipynb #0e3c0618
-from .data import load_image
+from .images import load_image
 
 # %% ../nbs/04_interpret.ipynb #af1655df
 def _df(x) -> pd.DataFrame:

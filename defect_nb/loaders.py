@@ -15,11 +15,13 @@ with fastai_quietly():
         Resize, RandomResizedCrop, Normalize, IntToFloatTensor, ToTensor, DisplayedTransform, RandTransform, Brightness,
         Contrast, Rotate, Zoom, RandomErasing, cutout_gaussian, setup_aug_tfms, imagenet_stats, default_device, DataLoaders,
         Callback, store_attr)
-from .data import load_image, DataSource
+from .images import load_image
+from .data import DataSource
 
 # %% auto #0
-__all__ = ['DefectImage', 'RandomDihedral', 'RandomHFlip', 'RandErasing', 'PerImageNorm', 'aug_tfms', 'channel_stats', 'norm_tfm',
-           'item_tfms', 'get_dls', 'ProgressiveResize', 'class_weights', 'DefectPreprocess', 'inference_tfms']
+__all__ = ['DefectImage', 'RandomDihedral', 'RandomHFlip', 'RandErasing', 'per_image_norm', 'PerImageNorm', 'aug_tfms',
+           'channel_stats', 'norm_tfm', 'item_tfms', 'get_dls', 'ProgressiveResize', 'class_weights',
+           'DefectPreprocess', 'inference_tfms']
 
 # %% ../nbs/01a_loaders.ipynb #0b47c8b0
 class DefectImage(PILImage):
@@ -64,6 +66,14 @@ class RandErasing(RandomErasing):
             cutout_gaussian(x[i], [self._bounds(h*w/count, h, w) for _ in range(count)])
         return x
 
+def per_image_norm(x:torch.Tensor, # Images (..., c, h, w)
+                   per_channel:bool=False, # One mean/std per channel instead of one per image
+                   eps:float=1e-3 # Floor of the std
+                  ) -> torch.Tensor:
+    "Each image standardised by its own mean and population std (per channel or over all channels): `PerImageNorm` and the ONNX export's graph"
+    dims = (-2,-1) if per_channel else (-3,-2,-1)
+    return (x - x.mean(dims, keepdim=True)) / x.std(dims, keepdim=True, correction=0).clamp_min(eps) # population std, as numpy's
+
 class PerImageNorm(DisplayedTransform):
     "Standardise each image by its own mean and std: per channel (`Channel`, Hydrogen Torch's) or over all channels (`Image`)"
     order = 99
@@ -73,7 +83,7 @@ class PerImageNorm(DisplayedTransform):
     @property
     def dims(self): return (-2,-1) if self.per_channel else (-3,-2,-1)
     def encodes(self, x:TensorImage):
-        return (x - x.mean(self.dims, keepdim=True)) / x.std(self.dims, keepdim=True, correction=0).clamp_min(self.eps) # population std, as numpy's
+        return per_image_norm(x, self.per_channel, self.eps)
     def decodes(self, x:TensorImage):
         lo, hi = x.amin(self.dims, keepdim=True), x.amax(self.dims, keepdim=True)
         return (x - lo) / (hi - lo + self.eps)

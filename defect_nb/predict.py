@@ -14,14 +14,14 @@ from fastcore.script import call_parse, Param
 from fastcore.basics import patch
 from .core import *
 with fastai_quietly(): from fastai.vision.all import Normalize, TensorImage
-from .data import IMG_EXTS
+from .images import IMG_EXTS, find_images
 from .loaders import DefectImage, inference_tfms
 from .learner import model_from_meta, default_device_type, resolve_precision, MODEL_FORMAT, TTA_VIEWS, tta_names, tta_probs
 from .cam import gradcam, cam_overlay, image_box_mask, cam_scores
 
 # %% auto #0
 __all__ = ['MODEL_FILES', 'META_KEYS', 'FLIPS', 'CL_MIN_CPU', 'ModelFormatError', 'find_model_dir', 'read_meta', 'verify_weights',
-           'check_agreement', 'Preprocess', 'tta_list', 'Predictor', 'load_model', 'find_images', 'defect_predict']
+           'check_agreement', 'Preprocess', 'tta_list', 'Predictor', 'load_model', 'defect_predict']
 
 # %% ../nbs/05_predict.ipynb #adadebb3
 MODEL_FILES = ('model.json', 'model.safetensors')
@@ -312,21 +312,6 @@ def _cams(self:Predictor, xb, target, imgs, cam_dir, stems, items) -> list:
         out.append((str(f), cam_scores(cm, m) if m is not None else {}))
     return out
 
-# %% ../nbs/05_predict.ipynb #a0fbe66f
-def find_images(paths:list, # Files and/or folders
-                exts:tuple=IMG_EXTS # Extensions searched for in folders (case-insensitive)
-               ) -> list[Path]:
-    "Files as given, and image files found recursively in folders (sorted; symlinked folders not followed)"
-    out = []
-    for p in map(Path, paths):
-        if not p.is_dir(): out.append(p); continue
-        found = []
-        for root, dirs, files in os.walk(p):
-            dirs.sort()
-            found += [Path(root)/f for f in sorted(files) if f.lower().endswith(exts)]
-        out += found
-    return list(dict.fromkeys(out))
-
 # %% ../nbs/05_predict.ipynb #246d383f
 def _fail(msg, code=2): print(f"defect_predict: error: {msg}", file=sys.stderr); return code
 
@@ -334,14 +319,9 @@ def _inside(p:Path, d:Path) -> bool: return p == d or d in p.parents
 
 def _check_outputs(out:Path|None, cam, files:list, paths:list, force:bool) -> str|None:
     "Why the output CSV or the Grad-CAM folder cannot be written (existing, an input, unwritable), checked before any scoring"
-    ins = {Path(f).resolve() for f in files}
-    dirs = [Path(p).resolve() for p in paths if Path(p).is_dir()]
-    if out is not None:
-        if out.is_dir(): return f"{out} is a folder, not a CSV file; pass a file name with -o"
-        if out.resolve() in ins: return f"the output {out} is one of the input images; pass another -o"
-        if out.exists() and not force: return f"{out} exists; pass --force to replace it"
-        why = unwritable_reason(out.parent if str(out.parent) else Path('.'))
-        if why: return f"cannot write {out}: {why}; pass a writable -o"
+    msg = check_csv_output(out, files, force)
+    if msg: return msg
+    ins, dirs = {Path(f).resolve() for f in files}, [Path(p).resolve() for p in paths if Path(p).is_dir()]
     if cam is not None:
         c = Path(cam).resolve()
         if c in ins or any(_inside(c, d) for d in dirs): return f"--cam {cam} is inside an input folder (overlays would be scored next time); pass another folder"
@@ -374,19 +354,5 @@ def defect_predict(model:str, # Exported model: its folder, a run folder, or mod
     if not files: print(f"defect_predict: no image files ({' '.join(IMG_EXTS)}) under {' '.join(paths)}", file=sys.stderr)
     df = pr.predict(files, bs=bs, tta=True if tta else None, errors='record', cam_dir=cam, num_workers=num_workers)
     if cam is None: df = df.drop(columns='cam', errors='ignore')
-    n_bad = int((df['error'] != '').sum())
-    if min_confidence is not None: df['review'] = ~(df.filter(like='prob_').max(axis=1) >= min_confidence) # unreadable images too
-    if out is None: df.to_csv(sys.stdout, index=False)
-    else:
-        tmp = out.with_name(f".{out.name}.tmp")
-        try: df.to_csv(tmp, index=False); os.replace(tmp, out)
-        except OSError as e:  # the folder was checked writable, yet writing failed (disk full, removed): keep the work
-            import tempfile
-            if tmp.exists(): tmp.unlink()
-            keep = Path(tempfile.mkstemp(prefix='defect_predict-', suffix='.csv')[1]); df.to_csv(keep, index=False)
-            return _fail(f"cannot write {out} ({e.strerror}); the scores of all {len(df)} images were saved to {keep} instead", 3)
-    print(f"defect_predict: {len(df) - n_bad} of {len(df)} images scored" + (f", {n_bad} unreadable" if n_bad else '') +
-          (f" -> {out}" if out else ''), file=sys.stderr)
-    if min_confidence is not None:
-        print(f"defect_predict: {int(df['review'].sum())} of {len(df)} images below confidence {min_confidence:g}: marked for manual review (column review)", file=sys.stderr)
-    return 1 if n_bad or not files else 0
+    if min_confidence is not None: df['review'] = review_column(df, min_confidence) # unreadable images too
+    return write_scores_csv(df, out, 'defect_predict', min_confidence, bool(files))

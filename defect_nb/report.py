@@ -86,7 +86,7 @@ def plot_samples(df:pd.DataFrame, # Folds table
                  seed:int=0 # Which images are shown
                 ):
     "A grid with `n` sample images of every class (one row per class)"
-    from defect_nb.data import load_image # the data layer (fastai, torch) only when a grid is drawn
+    from defect_nb.images import load_image
     classes = sorted(df['label'].unique())
     fig, axs = plt.subplots(len(classes), n, figsize=(1.8*n, 1.8*len(classes)), squeeze=False)
     for r,c in enumerate(classes):
