@@ -12,7 +12,8 @@ from PIL import Image
 from fastcore.script import call_parse
 from .core import *
 with fastai_quietly(): from fastai.vision.all import Callback, TensorImage, TensorCategory, DataLoaders
-from .learner import defect_learner, build_model, default_device_type, model_from_meta, MODEL_FORMAT
+from .learner import defect_learner, build_model, default_device_type
+from .export import model_from_meta, MODEL_FORMAT
 from .predict import Predictor, load_model
 
 # %% auto #0

@@ -16,7 +16,8 @@ from .data import load_folds, build_folds
 from .synth import synth_dataset
 from .loaders import per_image_norm
 from .learner import TTA_VIEWS
-from .predict import load_model, ModelFormatError
+from .export import ModelFormatError
+from .predict import load_model
 from .score import ONNX_FORMAT, NP_VIEWS, OnnxScorer, ScoreModelError, onnx_path, read_onnx_meta
 
 # %% auto #0
@@ -217,12 +218,17 @@ def quantize_int8(fp32:str|Path, # The fp32 export (`model.onnx` or its folder)
     from onnxruntime.quantization.shape_inference import quant_pre_process
     src = onnx_path(fp32); meta = read_onnx_meta(src); sc = OnnxScorer(src)
     out = Path(out) if out else src.with_name(src.stem + '-int8.onnx')
-    with tempfile.TemporaryDirectory() as d, warnings.catch_warnings():
-        warnings.simplefilter('ignore')
-        pre = Path(d)/'pre.onnx'; quant_pre_process(str(src), str(pre))
-        quantize_static(str(pre), str(out), _Calib(sc, calib_files), quant_format=QuantFormat.QDQ, per_channel=True,
-                        activation_type=QuantType.QUInt8 if activation == 'uint8' else QuantType.QInt8, weight_type=QuantType.QInt8,
-                        calibrate_method=CalibrationMethod.MinMax)
+    import logging
+    level = logging.getLogger().level
+    logging.getLogger().setLevel(logging.ERROR) # onnxruntime's quantiser logs a warning for every 1-d BatchNorm weight it leaves per-tensor
+    try:
+        with tempfile.TemporaryDirectory() as d, warnings.catch_warnings():
+            warnings.simplefilter('ignore')
+            pre = Path(d)/'pre.onnx'; quant_pre_process(str(src), str(pre))
+            quantize_static(str(pre), str(out), _Calib(sc, calib_files), quant_format=QuantFormat.QDQ, per_channel=True,
+                            activation_type=QuantType.QUInt8 if activation == 'uint8' else QuantType.QInt8, weight_type=QuantType.QInt8,
+                            calibrate_method=CalibrationMethod.MinMax)
+    finally: logging.getLogger().setLevel(level)
     q = {**{k: v for k, v in meta.items() if k not in ('onnx_sha256', 'check')}, 'precision': 'int8',
          'quantization': dict(method='static QDQ, per-channel int8 weights, ' + activation + ' activations, min-max calibration (onnxruntime)',
                               calibration_images=len(calib_files), calibration_split="the run's training folds", from_onnx_sha256=meta['onnx_sha256'])}

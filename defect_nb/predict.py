@@ -16,59 +16,12 @@ from .core import *
 with fastai_quietly(): from fastai.vision.all import Normalize, TensorImage
 from .images import IMG_EXTS, find_images
 from .loaders import DefectImage, inference_tfms
-from .learner import model_from_meta, default_device_type, resolve_precision, MODEL_FORMAT, TTA_VIEWS, tta_names, tta_probs
+from .learner import default_device_type, resolve_precision, TTA_VIEWS, tta_names, tta_probs
+from .export import MODEL_FORMAT, ModelFormatError, find_model_dir, read_meta, load_export
 from .cam import gradcam, cam_overlay, image_box_mask, cam_scores
 
 # %% auto #0
-__all__ = ['MODEL_FILES', 'META_KEYS', 'FLIPS', 'CL_MIN_CPU', 'ModelFormatError', 'find_model_dir', 'read_meta', 'verify_weights',
-           'check_agreement', 'Preprocess', 'tta_list', 'Predictor', 'load_model', 'defect_predict']
-
-# %% ../nbs/05_predict.ipynb #adadebb3
-MODEL_FILES = ('model.json', 'model.safetensors')
-
-class ModelFormatError(ValueError):
-    "An export that this version of defect_nb cannot read"
-
-def find_model_dir(path:str|Path # A model folder, one of its two files, or a folder with one model folder below it
-                  ) -> Path:
-    "The folder holding `model.json` and `model.safetensors` for `path`"
-    p = Path(path)
-    if not p.exists(): raise FileNotFoundError(f"model path {p} does not exist")
-    if p.is_file(): p = p.parent
-    if not any((p/f).exists() for f in MODEL_FILES):
-        found = sorted({q.parent for f in MODEL_FILES for q in p.rglob(f)})
-        if len(found) > 1:
-            raise FileNotFoundError(f"{p} holds {len(found)} exported models; pass one of: " + ', '.join(map(str, found)))
-        if not found:
-            raise FileNotFoundError(f"no exported model in {p}: expected {' + '.join(MODEL_FILES)} (written by "
-                                    "`defect_nb.learner.export_model`, or `train_fold` with build_scoring_pipelines=True)")
-        p = found[0]
-    missing = [f for f in MODEL_FILES if not (p/f).exists()]
-    if missing: raise FileNotFoundError(f"incomplete model export in {p}: {', '.join(missing)} missing (need {' + '.join(MODEL_FILES)})")
-    return p
-
-# %% ../nbs/05_predict.ipynb #3f9ac0e2
-META_KEYS = ('arch', 'n_out', 'classes', 'img_height', 'img_width', 'normalization')
-
-def read_meta(model_dir:str|Path # Folder with `model.json`
-             ) -> dict:
-    "The checked contents of `model.json`"
-    f = Path(model_dir)/'model.json'
-    try: meta = json.loads(f.read_text())
-    except (UnicodeDecodeError, json.JSONDecodeError) as e: raise ModelFormatError(f"{f} is not valid JSON ({e})") from None
-    fmt = meta.get('format') if isinstance(meta, dict) else None
-    if fmt != MODEL_FORMAT:
-        raise ModelFormatError(f"unknown model format {fmt!r} in {f}: this defect_nb reads {MODEL_FORMAT!r} "
-                               "(re-export the model with `defect_nb.learner.export_model`)")
-    missing = [k for k in META_KEYS if k not in meta]
-    if missing: raise ModelFormatError(f"{f} lacks {', '.join(missing)}")
-    if len(meta['classes']) != meta['n_out']: raise ModelFormatError(f"{f}: {len(meta['classes'])} classes but n_out={meta['n_out']}")
-    for k in ('head', 'pool'):
-        if k in meta and meta[k] not in CHOICES[k]:
-            raise ModelFormatError(f"{f}: {k} {meta[k]!r} is not one of {', '.join(CHOICES[k])} (re-export the model or correct the file)")
-    if meta['normalization'] == 'Channel' and meta.get('mean') is not None:
-        meta['normalization'] = 'Dataset' # an export made before `Channel` meant Hydrogen Torch's per-image norm: it stored the training-fold stats
-    return meta
+__all__ = ['FLIPS', 'CL_MIN_CPU', 'Preprocess', 'tta_list', 'Predictor', 'load_model', 'defect_predict']
 
 # %% ../nbs/05_predict.ipynb #c70d529f
 def _image(item) -> DefectImage:
@@ -82,38 +35,6 @@ def _image(item) -> DefectImage:
     if not isinstance(item, (str, Path, bytes, Image.Image)):
         raise TypeError(f"cannot read an image from a {type(item).__name__}: pass a path, a PIL image or a numpy array")
     return DefectImage.create(item)
-
-# %% ../nbs/05_predict.ipynb #ab103e55
-def verify_weights(d:Path, # The export folder
-                   meta:dict # Its `model.json`
-                  ):
-    "Check `model.safetensors` against the SHA-256 in `model.json` (exports made before the checksum are not checked)"
-    want = meta.get('weights_sha256')
-    if want is None: return
-    got = file_sha256(d/'model.safetensors')
-    if got != want: raise ModelFormatError(f"{d/'model.safetensors'} does not match the checksum in model.json (sha256 {got[:12]}…, "
-                                           f"expected {want[:12]}…): the weights were changed or damaged after export; re-export the model")
-
-def _head_out(sd:dict) -> int|None:
-    "Outputs of the last layer of a state dict (the head's final linear layer)"
-    w = [v for k,v in sd.items() if k.endswith('weight') and v.ndim == 2]
-    return int(w[-1].shape[0]) if w else None
-
-def check_agreement(d:Path, # The export folder
-                    meta:dict, # Its `model.json`
-                    wmeta:dict, # The metadata stored in `model.safetensors`
-                    sd:dict # The weights
-                   ):
-    "Check that `model.json` agrees with the weights: output count (head shape), class names and order, input size, arch"
-    n = _head_out(sd)
-    if n is not None and n != meta['n_out']:
-        raise ModelFormatError(f"model.json in {d} lists {meta['n_out']} classes but the head in model.safetensors has {n} outputs; "
-                               "the two files come from different exports: re-export the model")
-    mine = dict(arch=str(meta['arch']), n_out=str(meta['n_out']), classes=json.dumps(list(map(str, meta['classes']))),
-                img_size=f"{meta['img_height']}x{meta['img_width']}")
-    bad = [f"{k}: model.json {mine[k]} vs weights {wmeta[k]}" for k in mine if k in wmeta and wmeta[k] != mine[k]]
-    if bad: raise ModelFormatError(f"model.json in {d} disagrees with model.safetensors ({'; '.join(bad)}); "
-                                   "restore the model.json written with these weights, or re-export the model")
 
 # %% ../nbs/05_predict.ipynb #75b4e7bd
 class Preprocess:
@@ -221,21 +142,7 @@ def load_model(path:str|Path, # Model folder (or run folder, or either file of t
                channels_last:bool|None=None # Override model.json `channels_last`
               ) -> Predictor:
     "Rebuild an exported model from `model.json` + `model.safetensors` (no pickled code is run)"
-    from safetensors import safe_open, SafetensorError
-    d = find_model_dir(path)
-    meta = read_meta(d)
-    verify_weights(d, meta)
-    try:
-        with safe_open(str(d/'model.safetensors'), framework='pt') as f:
-            wmeta = f.metadata() or {}
-            sd = {k: f.get_tensor(k) for k in f.keys()}
-    except SafetensorError as e: raise ModelFormatError(f"{d/'model.safetensors'} is not a readable safetensors file ({e})") from None
-    fmt = wmeta.get('format', MODEL_FORMAT)
-    if fmt != MODEL_FORMAT: raise ModelFormatError(f"unknown weights format {fmt!r} in {d/'model.safetensors'}: expected {MODEL_FORMAT!r}")
-    check_agreement(d, meta, wmeta, sd)
-    model = model_from_meta(meta)
-    try: model.load_state_dict(sd)
-    except RuntimeError as e: raise ModelFormatError(f"the weights in {d} do not fit a {meta['arch']} with {meta['n_out']} outputs: {e}") from None
+    model, meta, d = load_export(path)
     return Predictor(model, meta, device, precision, channels_last, path=d)
 
 # %% ../nbs/05_predict.ipynb #25bdac11

@@ -18,6 +18,7 @@ from .core import _value
 from .data import *
 from .loaders import *
 from .learner import *
+from .export import export_model
 
 # %% auto #0
 __all__ = ['RUN_STATES', 'new_run_dir', 'write_json_atomic', 'write_status', 'run_status', 'StepLog', 'classification_metrics',

@@ -12,7 +12,8 @@ from defect_nb.core import load_config, seed_everything
 from defect_nb.synth import synth_dataset
 from defect_nb.data import build_folds, load_folds
 from defect_nb.loaders import get_dls
-from defect_nb.learner import defect_learner, fit_cfg, export_model
+from defect_nb.learner import defect_learner, fit_cfg
+from defect_nb.export import export_model
 from defect_nb.predict import load_model, defect_predict, ModelFormatError
 
 REPO = Path(__file__).resolve().parents[1]

@@ -14,7 +14,8 @@ from defect_nb.core import DataError, DataWarning
 from defect_nb.synth import synth_dataset, defect_synth
 from defect_nb.data import discover, build_folds, resolve_data, defect_folds
 from defect_nb.train import train_fold, run_status, write_status, write_json_atomic
-from defect_nb.learner import build_model, export_model, file_sha256
+from defect_nb.learner import build_model, file_sha256
+from defect_nb.export import export_model
 from defect_nb.predict import load_model, defect_predict, ModelFormatError
 from defect_nb.report import report_state, render_html
 from defect_nb.cv import (fold_status, fold_runs, run_fold_dir, prepare_cv_dir, cv_manifest, dir_lock, defect_cv,

@@ -12,11 +12,10 @@ import argparse, json, os, platform, resource, subprocess, sys, time
 from pathlib import Path
 import numpy as np, pandas as pd
 
-def _one(kind, run, export, n_b1, threads):
-    "Run one configuration in this process and print its row as JSON"
+def _one(kind, run, export, n_b1, threads, images):
+    "Run one configuration in this process (the ONNX ones without importing torch) and print its row as JSON"
     from sklearn.metrics import f1_score
-    from defect_nb.deploy import run_images
-    v = run_images(run, 'valid'); files, labels = list(v['path']), list(v['label'])
+    v = json.loads(Path(images).read_text()); files, labels = v['path'], v['label']
     if kind.startswith('torch'):
         import torch; torch.set_num_threads(threads)
         from defect_nb.predict import load_model
@@ -40,6 +39,7 @@ def _one(kind, run, export, n_b1, threads):
                     f'b{bs}_ms_p99': round(float(np.percentile(ms, 99)), 1), f'b{bs}_images': len(fs)})
         if bs == 32: row['macro_f1'] = round(float(f1_score(labels, preds, average='macro')), 4)
     row['peak_rss_mb'] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+    row['torch_imported'] = 'torch' in sys.modules
     print('ROW ' + json.dumps(row))
 
 def main():
@@ -47,12 +47,17 @@ def main():
     ap.add_argument('run'); ap.add_argument('--export'); ap.add_argument('--n_b1', type=int, default=60)
     ap.add_argument('--threads', type=int, default=os.cpu_count()); ap.add_argument('--out', default=str(Path(__file__).parent/'bench.csv'))
     ap.add_argument('--configs', default='torch-bf16,torch-fp32,onnx-fp32,onnx-int8'); ap.add_argument('--_one')
+    ap.add_argument('--_images')
     a = ap.parse_args()
-    if a._one: return _one(a._one, a.run, a.export or a.run, a.n_b1, a.threads)
+    if a._one: return _one(a._one, a.run, a.export or a.run, a.n_b1, a.threads, a._images)
+    import tempfile
+    from defect_nb.deploy import run_images
+    v = run_images(a.run, 'valid') # the run's validation images, from its oof.csv
+    images = Path(tempfile.mkstemp(suffix='.json')[1]); images.write_text(json.dumps(dict(path=list(map(str, v['path'])), label=list(v['label']))))
     rows = []
     for k in a.configs.split(','):
-        r = subprocess.run([sys.executable, __file__, a.run, '--export', a.export or a.run, '--n_b1', str(a.n_b1), '--threads', str(a.threads), '--_one', k],
-                           capture_output=True, text=True)
+        r = subprocess.run([sys.executable, __file__, a.run, '--export', a.export or a.run, '--n_b1', str(a.n_b1), '--threads', str(a.threads),
+                            '--_one', k, '--_images', str(images)], capture_output=True, text=True)
         line = [l for l in r.stdout.splitlines() if l.startswith('ROW ')]
         if not line: print(r.stderr[-3000:], file=sys.stderr); rows.append(dict(config=k, error=r.stderr.strip().splitlines()[-1][:200])); continue
         rows.append(json.loads(line[0][4:])); print(rows[-1], flush=True)
@@ -63,6 +68,7 @@ def main():
     env = dict(cpu=cpu, cores=os.cpu_count(), threads=a.threads, isa=sorted(f for f in flags if f.startswith(('avx512', 'amx', 'avx_vnni', 'avx2'))),
                torch=torch.__version__, onnxruntime=onnxruntime.__version__, python=platform.python_version(),
                time=time.strftime('%Y-%m-%dT%H:%M:%S'), command=' '.join(['python', 'results/deploy/bench_deploy.py'] + sys.argv[1:]))
+    images.unlink()
     df.to_csv(a.out, index=False); Path(a.out).with_suffix('.env.json').write_text(json.dumps(env, indent=2))
     print(df.to_string(index=False)); print(env)
 
