@@ -86,7 +86,7 @@ class Config:
     ema:float=0.0 # Decay of an exponential moving average of the weights per step (0 = off); validation and export use the average
     grad_clip:float=0.0 # Max gradient norm, 0 = off
     grad_accum:int=1 # Accumulate gradients over this many batches
-    precision:str='auto' # auto (bf16 on CPU, fp16 on CUDA) | bf16 | fp16 | fp32
+    precision:str='auto' # auto (bf16 on a CPU with native bf16, else fp32; fp16 on CUDA) | bf16 | fp16 | fp32
     mixed_precision_inference:bool=False # Use `precision` also for final predictions
     channels_last:bool=True # channels_last memory format
     num_workers:int=4 # DataLoader workers (used on CUDA; the CPU path decodes in-process)

@@ -18,7 +18,7 @@ from .loaders import class_weights, ProgressiveResize
 
 # %% auto #0
 __all__ = ['TV_ARCHS', 'TTA_VIEWS', 'tv_weights_file', 'pretrained_state', 'GeM', 'defect_head', 'build_model',
-           'CPUMixedPrecision', 'default_device_type', 'resolve_precision', 'precision_cbs', 'opt_func',
+           'CPUMixedPrecision', 'default_device_type', 'cpu_has_bf16', 'resolve_precision', 'precision_cbs', 'opt_func',
            'defect_metrics', 'lr_sched', 'fit_cfg', 'defect_splitter', 'defect_learner', 'WeightEMA', 'tta_names',
            'tta_probs']
 
@@ -124,12 +124,17 @@ def default_device_type() -> str:
     "'cuda' when a GPU is available, else 'cpu'"
     return 'cuda' if torch.cuda.is_available() else 'cpu'
 
+def cpu_has_bf16() -> bool:
+    "Whether this CPU computes bf16 natively (AVX-512 bf16 or AMX tiles), as PyTorch's CPU capability checks say"
+    c = torch.cpu
+    return any(getattr(c, f, lambda: False)() for f in ('_is_avx512_bf16_supported', '_is_amx_tile_supported'))
+
 def resolve_precision(precision:str='auto', # auto | bf16 | fp16 | fp32
                       device_type:str|None=None # 'cpu' or 'cuda'; default: what is available
                      ) -> str:
-    "The precision actually used: `auto` is bf16 on CPU, fp16 (or bf16 where supported) on CUDA"
+    "The precision actually used: `auto` is bf16 on a CPU with native bf16 (`cpu_has_bf16`, else fp32), fp16 on CUDA"
     dt = device_type or default_device_type()
-    if precision == 'auto': return 'bf16' if dt == 'cpu' else 'fp16'
+    if precision == 'auto': return ('bf16' if cpu_has_bf16() else 'fp32') if dt == 'cpu' else 'fp16'
     if precision == 'fp16' and dt == 'cpu':
         raise ConfigError("precision 'fp16' is not supported on the CPU: use 'bf16' (or 'auto') or 'fp32'")
     return precision
