@@ -16,8 +16,8 @@ from .core import fastai_quietly
 with fastai_quietly(): from fastai.callback.hook import hook_output
 
 # %% auto #0
-__all__ = ['gradcam', 'toy_net', 'toy_input', 'cam_overlay', 'read_voc', 'annotation_path', 'box_mask', 'cam_scores',
-           'image_box_mask', 'localise']
+__all__ = ['gradcam_logits', 'gradcam', 'toy_net', 'toy_input', 'cam_overlay', 'read_voc', 'annotation_path', 'box_mask',
+           'cam_scores', 'image_box_mask', 'localise']
 
 # %% ../nbs/03a_cam.ipynb #ac3b1baf
 def _get_model(m) -> nn.Module:
@@ -36,7 +36,7 @@ def _fp32(model, layer):
     m2 = copy.deepcopy(model).float()
     return m2, dict(m2.named_modules())[name]
 
-def _gradcam(model, xb, target=None, layer=None):
+def gradcam_logits(model, xb, target=None, layer=None):
     "Grad-CAM maps and the logits"
     model = _get_model(model)
     layer = _default_layer(model) if layer is None else layer
@@ -68,7 +68,7 @@ def gradcam(model, # A model `nn.Sequential(body, head)` or a fastai `Learner`
             layer:nn.Module|None=None # Layer whose output is explained; default: the body, `model[0]`
            ) -> torch.Tensor:
     "Grad-CAM maps [B,h,w] in [0,1] at `layer`'s resolution (fp32, eval mode; the model is left as it was)"
-    return _gradcam(model, xb, target, layer)[0]
+    return gradcam_logits(model, xb, target, layer)[0]
 
 # %% ../nbs/03a_cam.ipynb #d712d554
 def toy_net() -> nn.Module:

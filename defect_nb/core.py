@@ -14,11 +14,12 @@ from importlib.metadata import version as _pkg_version, PackageNotFoundError
 
 # %% auto #0
 __all__ = ['PKG_DIR', 'SEED_YAML', 'CHOICES', 'HT_MAP', 'HT_FIXED', 'HT_WHY', 'HT_NO_EFFECT', 'SEED_BASE', 'SEED_IRRELEVANT',
-           'NEU_CLASSES', 'NEU_CLS_ABBR', 'repo_root', 'shared_dir', 'ConfigError', 'Config', 'is_ht_yaml',
-           'ht_no_effect', 'from_ht', 'shipped_configs', 'load_config', 'save_config', 'is_seed_experiment',
-           'DataWarning', 'DataError', 'fastai_quietly', 'ShortParam', 'run_cli', 'seed_everything', 'file_sha1',
-           'file_sha256', 'unwritable_reason', 'check_writable', 'git_commit', 'device_name', 'rel_path', 'env_record',
-           'check_csv_output', 'review_column', 'write_scores_csv']
+           'NEU_CLASSES', 'NEU_CLS_ABBR', 'repo_root', 'shared_dir', 'ConfigError', 'Config', 'unknown_key',
+           'is_ht_yaml', 'ht_no_effect', 'from_ht', 'shipped_configs', 'load_config', 'save_config',
+           'is_seed_experiment', 'DataWarning', 'DataError', 'fastai_quietly', 'param_value', 'ShortParam', 'run_cli',
+           'seed_everything', 'file_sha1', 'file_sha256', 'unwritable_reason', 'check_writable', 'stash_aside',
+           'git_commit', 'device_name', 'rel_path', 'env_record', 'check_csv_output', 'review_column',
+           'write_scores_csv']
 
 # %% ../nbs/00_core.ipynb #c3402529
 PKG_DIR = Path(__file__).parent if '__file__' in globals() else Path.cwd().parent/'defect_nb'
@@ -155,7 +156,11 @@ def _validate(cfg:Config):
     _check(cfg)
 
 # %% ../nbs/00_core.ipynb #0899cea2
-def _unknown(k, known, where='config'):
+def unknown_key(k:str, # The key given
+                known, # The keys accepted
+                where:str='config' # What the keys are, for the message
+               ):
+    "Raise a `ConfigError` for the unknown key `k`, naming the closest known key and all of them"
     close = difflib.get_close_matches(k, known, n=1)
     raise ConfigError(f"unknown {where} key `{k}`" + (f"; did you mean `{close[0]}`?" if close else '') +
                       f" Valid keys: {', '.join(sorted(known))}")
@@ -165,7 +170,7 @@ def update(self:Config, **kw) -> Config:
     "A copy of `self` with the non-`None` values of `kw` applied"
     names = [f.name for f in fields(self)]
     for k in kw:
-        if k not in names: _unknown(k, names)
+        if k not in names: unknown_key(k, names)
     return Config(**{**asdict(self), **{k:v for k,v in kw.items() if v is not None}})
 
 @patch
@@ -282,7 +287,7 @@ def from_ht(d:dict, verbose:bool=True) -> Config:
         elif k in HT_FIXED:
             if v not in HT_FIXED[k]: raise ConfigError(f"Hydrogen Torch `{k}: {v!r}` cannot be honoured: {HT_WHY[k]}")
         elif k in HT_NO_EFFECT: pass
-        else: _unknown(k, known, 'Hydrogen Torch')
+        else: unknown_key(k, known, 'Hydrogen Torch')
     if flat.get('augmentation.augmentations_strategy') == 'Custom':
         raise ConfigError("Hydrogen Torch `augmentation.augmentations_strategy: Custom` (albumentations JSON) is not supported; use None, Soft, Dihedral, Medium or Hard")
     if verbose and ignored:
@@ -311,7 +316,7 @@ def load_config(path:str|Path|None=None, # A Hydrogen Torch or defect_nb YAML, o
     else:
         names = [f.name for f in fields(Config)]
         for k in d:
-            if k not in names: _unknown(k, names, f'config ({path.name})')
+            if k not in names: unknown_key(k, names, f'config ({path.name})')
         cfg = Config(**d)
     return cfg.update(**overrides)
 
@@ -357,7 +362,7 @@ def fastai_quietly():
         warnings.filterwarnings('ignore', message='`torch.jit.script` is deprecated', category=FutureWarning)
         yield
 
-def _value(v):
+def param_value(v):
     "A `-p` value as papermill's CLI reads it: YAML scalars (`3`, `0.5`, `true`, `null`/`None`), else the string"
     if not isinstance(v, str): return v
     if v == 'None': return None
@@ -425,7 +430,7 @@ def check_writable(d:str|Path, # A folder (created if missing)
     if why: raise ConfigError(f"cannot write into the {what} {d}: {why}; pass a writable folder")
     return d
 
-def _stash(p:Path, tag:str):
+def stash_aside(p:Path, tag:str):
     "Move `p` aside as `<stem>-<tag>-<time><suffix>` (nothing is deleted): how reports, records and summaries are never overwritten"
     if p.exists(): p.rename(p.with_name(f"{p.stem}-{tag}-{time.strftime('%Y%m%d-%H%M%S')}{p.suffix}"))
 

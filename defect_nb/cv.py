@@ -12,7 +12,7 @@ import matplotlib.pyplot as plt
 from IPython.display import Markdown, HTML
 from fastcore.script import call_parse
 from .core import *
-from .core import _unknown, _stash, _value
+from .core import unknown_key, stash_aside, param_value
 from .data import resolve_data
 from .train import run_status, write_json_atomic, check_run
 from .report import *
@@ -21,8 +21,9 @@ from .report import *
 __all__ = ['RETIRED', 'BACKENDS', 'F1_YLIM', 'fold_runs', 'fold_status', 'run_fold_dir', 'run_fold', 'fold_row', 'collect_cv',
            'cv_summary', 'collect_cam', 'fold_table_html', 'cv_links', 'pooled_runs', 'cv_verdict', 'BackendError',
            'driver_params', 'check_params', 'parse_params', 'init_ray', 'run_tasks', 'BusyError', 'dir_lock',
-           'data_manifest', 'cv_manifest', 'manifest_diff', 'prepare_cv_dir', 'run_cv', 'plot_f1_dots',
-           'compare_verdict', 'load_run', 'config_diff', 'compare_runs', 'compare_cvs', 'compare_report', 'defect_cv']
+           'data_manifest', 'cv_manifest', 'manifest_diff', 'prepare_cv_dir', 'abs_path', 'run_cv', 'plot_f1_dots',
+           'compare_verdict', 'load_run', 'config_diff', 'compare_runs', 'compare_cvs', 'compare_report', 'ray_gpus',
+           'defect_cv']
 
 # %% ../nbs/07_cv.ipynb #c61c017d
 def fold_runs(fold_dir:str|Path) -> list[Path]:
@@ -78,10 +79,10 @@ def run_fold_dir(d:str|Path, # The fold folder: report.ipynb/html, error.json an
                           f"or, if that process is gone (its machine died), rename {run/'status.json'} and run again")
     if st == 'failed' and not (retry_failed or rerun): return dict(json.loads((d/'error.json').read_text()), skipped=True)
     if st == 'interrupted' and fold_runs(d) and (d/'report.ipynb').exists() and _report_complete(d/'report.ipynb'):
-        _stash(d/'report.html', 'interrupted'); render_html(d/'report.ipynb')  # only the HTML was missing: finish it
+        stash_aside(d/'report.html', 'interrupted'); render_html(d/'report.ipynb')  # only the HTML was missing: finish it
         return dict(fold=fold, status='done', skipped=False, seconds=0.0)
-    for f in ('report.ipynb', 'report.html'): _stash(d/f, 'interrupted' if st == 'interrupted' else 'old')
-    _stash(d/'error.json', 'old')
+    for f in ('report.ipynb', 'report.html'): stash_aside(d/f, 'interrupted' if st == 'interrupted' else 'old')
+    stash_aside(d/'error.json', 'old')
     t0 = time.time()
     try:
         _check_data(params.get('data'))
@@ -94,7 +95,7 @@ def run_fold_dir(d:str|Path, # The fold folder: report.ipynb/html, error.json an
         if (d/'report.ipynb').exists():
             try: render_html(d/'report.ipynb')
             except Exception: pass
-            _stash(d/'report.ipynb', 'failed'); _stash(d/'report.html', 'failed')
+            stash_aside(d/'report.ipynb', 'failed'); stash_aside(d/'report.html', 'failed')
         return dict(err, skipped=False)
 
 def run_fold(cv_dir:str|Path, # The cross-validation folder
@@ -242,14 +243,14 @@ def check_params(params:dict, # Parameters to check
     "`params` if every key is in `known`, else a `ConfigError` with a did-you-mean and the known names"
     known = list(driver_params()) if known is None else list(known)
     for k in params:
-        if k not in known: _unknown(k, known, where)
+        if k not in known: unknown_key(k, known, where)
     return params
 
 def parse_params(pairs:list|None, # `[[key, value], ...]`, from `-p key value`
                  known:list|None=None # Accepted names (default: the driver's parameters)
                 ) -> dict:
     "Driver parameters from `-p key value` pairs, checked against the driver"
-    return check_params({k:_value(v) for k,v in (pairs or [])}, known)
+    return check_params({k:param_value(v) for k,v in (pairs or [])}, known)
 
 # %% ../nbs/07_cv.ipynb #3d25b4b2
 BACKENDS = ('local', 'ray')
@@ -389,13 +390,13 @@ def prepare_cv_dir(cv_dir:Path, # The CV folder
     return moved
 
 # %% ../nbs/07_cv.ipynb #2865f7bc
-def _abs(p):
+def abs_path(p):
     "`p` as an absolute path string (relative to where the command runs), `None` stays `None`"
     return None if p is None else str(Path(p).expanduser().resolve())
 
 def _config_arg(config):
     "The `config` parameter for the fold reports: a shipped config's name (`seed`) as it is, a file as its absolute path"
-    return config if config in shipped_configs() and not Path(config).exists() else _abs(config)
+    return config if config in shipped_configs() and not Path(config).exists() else abs_path(config)
 
 def run_cv(folds:list|None=None, # Folds to run (default: all of the config)
            out_dir:str|Path|None=None, # Default: runs/cv-<experiment_name>
@@ -431,9 +432,9 @@ def run_cv(folds:list|None=None, # Folds to run (default: all of the config)
 
 def _run_cv(cv_dir, cfg, folds, rerun, report, config, backend, address, num_cpus, cpus_per_trial, gpus_per_trial, params):
     "The body of `run_cv`, run while it holds the lock of `cv_dir`"
-    if params.get('data') is not None: params['data'] = _abs(params['data'])
+    if params.get('data') is not None: params['data'] = abs_path(params['data'])
     print(f"cross-validation of {cfg.experiment_name!r}, folds {folds}, into {cv_dir} ({backend} backend)", flush=True)
-    tasks = [dict(d=_abs(cv_dir/f'fold{k}'), fold=k, rerun=rerun, params=dict(config=config, **params)) for k in folds]
+    tasks = [dict(d=abs_path(cv_dir/f'fold{k}'), fold=k, rerun=rerun, params=dict(config=config, **params)) for k in folds]
     n = iter(range(1, len(folds)+1)); t0 = time.time()
     def report_row(t, r):
         msg = 'already done, skipped' if r.get('skipped') else r['status']
@@ -447,7 +448,7 @@ def _run_cv(cv_dir, cfg, folds, rerun, report, config, backend, address, num_cpu
     table.to_csv(cv_dir/'cv_folds.csv', index=False)
     if len(oof): oof.to_csv(cv_dir/'cv_oof.csv', index=False)
     if report:
-        for f in ('cv_report.ipynb', 'cv_report.html'): _stash(cv_dir/f, 'old')
+        for f in ('cv_report.ipynb', 'cv_report.html'): stash_aside(cv_dir/f, 'old')
         run_report(cv_dir/'cv_report.ipynb', driver='cv_report.ipynb', cv_dir=str(cv_dir.resolve()))
         print(f"CV report: {cv_dir/'cv_report.html'}", flush=True)
     return table
@@ -561,7 +562,7 @@ def compare_report(run_dirs:list, # Run folders (or, with `cvs`, CV folders) to 
     return run_report(out_nb, driver='compare.ipynb', runs='' if cvs else dirs, cvs=dirs if cvs else '', names=','.join(names or []))
 
 # %% ../nbs/07_cv.ipynb #e549faa6
-def _gpus(n:float|None) -> float:
+def ray_gpus(n:float|None) -> float:
     "GPUs per Ray task: `n`, or 1 when this machine has CUDA, else 0"
     if n is not None: return n
     import torch
@@ -600,7 +601,7 @@ def defect_cv(folds:str=None, # Comma-separated folds, e.g. "0,1,4" (default: al
     try:
         params.update(parse_params(p))
         table = run_cv([int(f) for f in folds.split(',')] if folds else None, out_dir, rerun, not no_report, params.pop('config', config),
-                       backend, address, num_cpus, cpus_per_trial, _gpus(gpus_per_trial), new, **params)
+                       backend, address, num_cpus, cpus_per_trial, ray_gpus(gpus_per_trial), new, **params)
     except (ConfigError, DataError, FileNotFoundError, FileExistsError, BackendError, BusyError) as e:
         print(f"defect_cv: {e}", file=sys.stderr); sys.exit(2)
     failed = table[table['status'] != 'done']

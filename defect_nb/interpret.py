@@ -14,7 +14,7 @@ from matplotlib.figure import Figure
 from PIL import Image
 from sklearn.metrics import precision_recall_fscore_support, confusion_matrix
 from .cam import *
-from .cam import _gradcam
+from .cam import gradcam_logits
 
 # %% auto #0
 __all__ = ['LOC_COLS', 'oof_classes', 'per_class_metrics', 'confusion', 'plot_confusion', 'smooth', 'plot_history', 'ht_seed_run',
@@ -349,7 +349,7 @@ def plot_gradcam(model, # A model `nn.Sequential(body, head)` or a fastai `Learn
                  title:str='Grad-CAM' # Figure title
                 ) -> Figure:
     "A grid of Grad-CAM overlays for the images of `xb`"
-    cams, logits = _gradcam(model, xb, target, layer)
+    cams, logits = gradcam_logits(model, xb, target, layer)
     probs = logits.softmax(1)
     t = probs.argmax(1) if target is None else torch.as_tensor(target).long().expand(len(cams))
     if imgs is None:

@@ -12,7 +12,7 @@ import matplotlib.pyplot as plt
 from IPython.display import display, Markdown, HTML
 from fastcore.script import call_parse
 from .core import *
-from .core import _stash
+from .core import stash_aside
 
 # %% auto #0
 __all__ = ['DEMO_EPOCHS', 'RUN_FILES', 'SLIM_CSS', 'JPEG_MIN_BYTES', 'PAGE_MAX_BYTES', 'JPEG_STEPS', 'DRIVER', 'report_config',
@@ -366,7 +366,7 @@ def render_after_papermill() -> Path|None:
     if inp.resolve() == out.resolve():
         raise ConfigError(f"papermill's output notebook {out} is its input: the driver was overwritten by this run; "
                           f"restore it (git checkout {inp}) and pass another output path")
-    html = out.with_suffix('.html'); _stash(html, 'old')
+    html = out.with_suffix('.html'); stash_aside(html, 'old')
     _LIVE.update(out=out, html=html)
     log = open(out.with_suffix('.render.log'), 'w') # the watcher's log, removed when it has nothing to say
     subprocess.Popen([sys.executable, '-m', 'defect_nb.report', str(out), '--wait_pid', str(os.getppid()), '--since', str(time.time())],
@@ -393,7 +393,7 @@ def defect_render(nb:str, # Executed notebook to render
     while wait_pid and psutil.pid_exists(wait_pid) and time.time()-t0 < timeout: time.sleep(0.5)
     html, log = Path(nb).with_suffix('.html'), Path(nb).with_suffix('.render.log')
     if not (wait_pid and html.exists() and html.stat().st_mtime >= since): # the run rendered itself unless it was killed
-        _stash(html, 'old'); out = render_html(nb, html)
+        stash_aside(html, 'old'); out = render_html(nb, html)
         if not wait_pid: print(out)
     if wait_pid and log.exists() and log.stat().st_size == 0: log.unlink()
 
@@ -431,8 +431,8 @@ def check_driver_globals(names:list, # The kernel's global names before the driv
                         ) -> list:
     "Fail at once (`ConfigError`: did-you-mean and the known names) when papermill injected a parameter the driver does not have"
     import papermill as pm
-    from defect_nb.core import _unknown
+    from defect_nb.core import unknown_key
     known = list(pm.inspect_notebook(str(driver_path(driver))))
     for k in names:
-        if not k.startswith('_') and k not in _KERNEL_NAMES and k not in known: _unknown(k, known, 'driver parameter')
+        if not k.startswith('_') and k not in _KERNEL_NAMES and k not in known: unknown_key(k, known, 'driver parameter')
     return names

@@ -10,10 +10,10 @@ from pathlib import Path
 import pandas as pd, numpy as np, yaml
 from fastcore.script import call_parse
 from .core import *
-from .core import _unknown, _stash
+from .core import unknown_key, stash_aside
 from .report import *
 from .cv import *
-from .cv import _abs, _gpus
+from .cv import abs_path, ray_gpus
 
 # %% auto #0
 __all__ = ['SPEC_KEYS', 'RESERVED', 'sweep_keys', 'resolve_base', 'load_spec', 'sample_random', 'expand_trials', 'trial_id',
@@ -50,26 +50,26 @@ def load_spec(path:str|Path, # The sweep YAML
     except yaml.YAMLError as e: raise ConfigError(f"{path} is not valid YAML: {e}") from None
     if not isinstance(s, dict): _bad_spec(path.name, 'must be a mapping of ' + ', '.join(SPEC_KEYS))
     for k in s:
-        if k not in SPEC_KEYS: _unknown(k, SPEC_KEYS, f'sweep spec ({path.name})')
+        if k not in SPEC_KEYS: unknown_key(k, SPEC_KEYS, f'sweep spec ({path.name})')
     s.update({k:v for k,v in over.items() if v is not None})
     root, known = path.parent, sweep_keys()
     s['name'] = path.stem
     s['base_name'] = s.get('base')
     s['base'] = resolve_base(s.get('base'), root)
-    s['data'] = _abs(root/s['data']) if s.get('data') is not None else None
-    s['out_dir'] = _abs(root/s['out_dir']) if s.get('out_dir') else str((repo_root() or Path.cwd())/'runs'/f'sweep-{path.stem}')
+    s['data'] = abs_path(root/s['data']) if s.get('data') is not None else None
+    s['out_dir'] = abs_path(root/s['out_dir']) if s.get('out_dir') else str((repo_root() or Path.cwd())/'runs'/f'sweep-{path.stem}')
     s['grid'], s['params'] = s.get('grid') or {}, s.get('params') or {}
     for k,v in s['grid'].items():
         if not isinstance(v, list) or not v: _bad_spec(f"{path.name}, grid `{k}`", f"{v!r} is not a list of values; write e.g. `{k}: [{v!r}]`")
     rnd = s.get('random') or {}
     if rnd:
         for k in rnd:
-            if k not in ('n', 'sample_seed', 'space'): _unknown(k, ['n', 'sample_seed', 'space'], f'sweep spec ({path.name}) random')
+            if k not in ('n', 'sample_seed', 'space'): unknown_key(k, ['n', 'sample_seed', 'space'], f'sweep spec ({path.name}) random')
         if not isinstance(rnd.get('n'), int) or rnd['n'] < 1: _bad_spec(f"{path.name}, random `n`", f"{rnd.get('n')!r} is not a number of samples >= 1")
     s['random'] = rnd
     for k in [*s['grid'], *rnd.get('space', {}), *s['params']]:
         if k in RESERVED: _bad_spec(path.name, f"`{k}` is set by the sweep itself; use the spec's `folds`/`seeds`/`data`/`out_dir`/`base`")
-        if k not in known: _unknown(k, known, f'sweep key ({path.name})')
+        if k not in known: unknown_key(k, known, f'sweep key ({path.name})')
     folds = s.get('folds', 'all')
     if folds != 'all' and not (isinstance(folds, list) and all(isinstance(f, int) for f in folds)):
         _bad_spec(f"{path.name}, folds", f"{folds!r} is neither `all` nor a list of fold numbers")
@@ -134,7 +134,7 @@ def _trial_config(tdir:Path, base:str|None, cfg_keys:dict) -> str|None:
     if not cfg_keys: return base
     text = yaml.safe_dump(dict(vars(load_config(base, verbose=False).update(**cfg_keys))), sort_keys=False)
     p = tdir/'config.yaml'
-    if p.exists() and p.read_text() != text: _stash(p, 'old')
+    if p.exists() and p.read_text() != text: stash_aside(p, 'old')
     if not p.exists(): p.write_text(text)
     return str(p)
 
@@ -142,7 +142,7 @@ def _fail_trial(d:Path, fold:int, err:str) -> dict:
     "Record a fold that cannot start (its trial's config is invalid) as failed"
     d.mkdir(parents=True, exist_ok=True)
     row = dict(fold=fold, status='failed', error=err, seconds=0.0)
-    _stash(d/'error.json', 'old'); (d/'error.json').write_text(json.dumps(row, indent=2))
+    stash_aside(d/'error.json', 'old'); (d/'error.json').write_text(json.dumps(row, indent=2))
     return dict(row, skipped=False)
 
 def plan_sweep(spec:dict, # From `load_spec`
@@ -254,7 +254,7 @@ def write_leaderboard(lb:pd.DataFrame, # From `leaderboard`
                      ) -> Path:
     "Write `leaderboard.csv`, `sweep_folds.csv` and `leaderboard.html` (pandas' HTML, reports linked) into `out_dir`; earlier ones are kept"
     out = Path(out_dir)
-    for f in ('leaderboard.csv', 'sweep_folds.csv', 'leaderboard.html'): _stash(out/f, 'old')  # nothing is overwritten
+    for f in ('leaderboard.csv', 'sweep_folds.csv', 'leaderboard.html'): stash_aside(out/f, 'old')  # nothing is overwritten
     lb.to_csv(out/'leaderboard.csv', index=False); folds.to_csv(out/'sweep_folds.csv', index=False)
     show = lb.drop(columns=['f1_mean', 'f1_std']).copy()
     for c in show.columns:
@@ -282,7 +282,7 @@ def run_sweep(spec_path:str|Path, # The sweep YAML
               gpus_per_trial:float=0 # ray: GPUs per fold
              ) -> pd.DataFrame:
     "Run every trial × fold × seed not done yet (resumable), then write the leaderboard; return it"
-    spec = load_spec(spec_path, data=_abs(data), out_dir=_abs(out_dir))
+    spec = load_spec(spec_path, data=abs_path(data), out_dir=abs_path(out_dir))
     if params:
         for k in params:
             if k in RESERVED: _bad_spec('-p', f"`{k}` is set by the sweep itself")
@@ -338,7 +338,7 @@ def defect_sweep(spec:str, # The sweep YAML (base, grid, random, folds, seeds, d
     "Run a sweep (every trial × fold × seed a fold report; resumable), then write its leaderboard"
     try:
         params = {k:v for k,v in parse_params(p, sweep_keys() + list(RESERVED)).items()}
-        lb = run_sweep(spec, backend, retry_failed, rerun, params, data, out_dir, address, num_cpus, cpus_per_trial, _gpus(gpus_per_trial))
+        lb = run_sweep(spec, backend, retry_failed, rerun, params, data, out_dir, address, num_cpus, cpus_per_trial, ray_gpus(gpus_per_trial))
     except (ConfigError, DataError, FileNotFoundError, FileExistsError, BackendError, BusyError) as e:
         print(f"defect_sweep: {e}", file=sys.stderr); sys.exit(2)
     bad = lb[lb['status'] != 'done']

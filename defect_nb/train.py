@@ -14,7 +14,7 @@ from fastcore.script import call_parse
 from .core import fastai_quietly
 with fastai_quietly(): from fastai.vision.all import *
 from .core import * # after fastai's star import: fastai has a `Config` too
-from .core import _value
+from .core import param_value
 from .data import *
 from .loaders import *
 from .learner import *
@@ -288,7 +288,7 @@ def defect_train(fold:int=None, # Held-out fold (default: the config's first `fo
                 ):
     "Train one fold into a new run folder (no report); under torchrun/accelerate launch, data-parallel with rank 0 writing it"
     try:
-        over = {k: _value(v) for k, v in (p or [])}  # read as papermill's and defect_cv's -p
+        over = {k: param_value(v) for k, v in (p or [])}  # read as papermill's and defect_cv's -p
         cfg = load_config(config, verbose=False, **over)  # no config: the recipe, Config()
         res = train_fold(cfg, fold, data, out_dir, quiet=quiet)
     except (ConfigError, DataError, FileNotFoundError) as e:
