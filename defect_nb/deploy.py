@@ -181,8 +181,8 @@ def export_onnx(run_dir:str|Path, # A run folder (or a folder with `model.json` 
                ) -> dict:
     "Export a run's model to `model.onnx` + `model.onnx.json`, kept only when it agrees with the torch model; the JSON's contents"
     run_dir = Path(run_dir); out = Path(out_dir) if out_dir else run_dir
+    pr = load_model(run_dir, device='cpu', precision='fp32') # before the output folder is made: a bad run path leaves nothing behind
     check_writable(out, 'ONNX output folder')
-    pr = load_model(run_dir, device='cpu', precision='fp32')
     meta = onnx_meta(pr, run_dir, exporter, opset)
     files = check_files if check_files is not None else list(spread(run_images(run_dir, 'valid', data), n_check)['path'])
     tmp = out/f".model-{os.getpid()}.onnx"
@@ -307,4 +307,4 @@ def onnx_section(run_dir:str|Path # A finished run folder
                 ) -> str:
     "Export the run to ONNX for the fold report: `onnx_note`, or why the graph was refused"
     try: return onnx_note(export_onnx(run_dir))
-    except (OnnxMismatch, ConfigError, DataError, ModelFormatError) as e: return f"**No ONNX model**: {e}"
+    except (OnnxMismatch, ConfigError, DataError, ModelFormatError, FileNotFoundError) as e: return f"**No ONNX model**: {e}"
