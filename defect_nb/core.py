@@ -98,6 +98,8 @@ class Config:
     n_show:int=8 # Images shown per grid in reports
     build_scoring_pipelines:bool=True # Export the model for `defect_nb.predict`
     run_interpretations:bool=True # Compute interpretations (confusion, top losses, Grad-CAM)
+    accept_alpha:float=0.005 # Auto-accept: largest error rate among the parts decided without a person (`defect_nb.calibrate`)
+    accept_delta:float=0.05 # Auto-accept: that bound holds with probability >= 1 - accept_delta
 
     def __post_init__(self): _validate(self)
 
@@ -145,6 +147,8 @@ def _check(cfg:Config):
     if cfg.progressive_start is not None and not 8 <= cfg.progressive_start <= (cfg.train_size or max(cfg.img_height, cfg.img_width)):
         _bad('progressive_start', cfg.progressive_start, 'None or a size (px) from 8 up to the training size (`train_size`, else the image size)')
     if not 0 <= cfg.ema < 1: _bad('ema', cfg.ema, 'a decay in [0, 1) (0 = off, e.g. 0.998)')
+    for k in ('accept_alpha', 'accept_delta'):
+        if not 0 < getattr(cfg, k) < 1: _bad(k, getattr(cfg, k), 'a probability in (0, 1), e.g. 0.005 or 0.05')
     for f in cfg.folds:
         if not 0 <= int(f) < cfg.n_folds: _bad('folds', f, f'fold numbers in 0..{cfg.n_folds-1}')
     return cfg
@@ -328,7 +332,7 @@ def save_config(cfg:Config, path:str|Path) -> Path:
 
 # %% ../nbs/00_core.ipynb #322dc5d2
 SEED_IRRELEVANT = ('experiment_name', 'seed', 'folds', 'num_workers', 'n_show', 'precision', 'mixed_precision_inference',
-                   'channels_last', 'build_scoring_pipelines', 'run_interpretations', 'save_best')
+                   'channels_last', 'build_scoring_pipelines', 'run_interpretations', 'save_best', 'accept_alpha', 'accept_delta')
 
 def is_seed_experiment(cfg:Config # A config
                       ) -> bool:
@@ -507,7 +511,8 @@ def write_scores_csv(df, # The scores table (`path`, `pred`, `prob_*`, `error`, 
                      out:Path|None, # Where (None: stdout)
                      prog:str, # The command's name, for the lines on stderr
                      min_confidence:float|None=None, # Report the review count (the `review` column is in `df`)
-                     found:bool=True # Whether any image file was found
+                     found:bool=True, # Whether any image file was found
+                     review:str|None=None # What marked the `review` column, for its count on stderr (instead of `min_confidence`)
                     ) -> int:
     "Write `df` atomically and say what was scored on stderr; the exit code: 0 all scored, 1 some unreadable or none found, 3 output lost (saved elsewhere)"
     import tempfile
@@ -525,4 +530,5 @@ def write_scores_csv(df, # The scores table (`path`, `pred`, `prob_*`, `error`, 
           (f" -> {out}" if out else ''), file=sys.stderr)
     if min_confidence is not None:
         print(f"{prog}: {int(df['review'].sum())} of {len(df)} images below confidence {min_confidence:g}: marked for manual review (column review)", file=sys.stderr)
+    elif review: print(f"{prog}: {int(df['review'].sum())} of {len(df)} images {review}: marked for manual review (column review)", file=sys.stderr)
     return 1 if n_bad or not found else 0

@@ -16,14 +16,14 @@ from .core import unknown_key, stash_aside, param_value
 from .data import resolve_data
 from .train import run_status, write_json_atomic, check_run
 from .report import *
+from .params import DRIVER, driver_params, run_keys, to_driver
 
 # %% auto #0
 __all__ = ['RETIRED', 'BACKENDS', 'F1_YLIM', 'fold_runs', 'fold_status', 'run_fold_dir', 'run_fold', 'fold_row', 'collect_cv',
            'cv_summary', 'collect_cam', 'fold_table_html', 'cv_links', 'pooled_runs', 'cv_verdict', 'BackendError',
-           'driver_params', 'check_params', 'parse_params', 'init_ray', 'run_tasks', 'BusyError', 'dir_lock',
-           'data_manifest', 'cv_manifest', 'manifest_diff', 'prepare_cv_dir', 'abs_path', 'run_cv', 'plot_f1_dots',
-           'compare_verdict', 'load_run', 'config_diff', 'compare_runs', 'compare_cvs', 'compare_report', 'ray_gpus',
-           'defect_cv']
+           'check_params', 'parse_params', 'init_ray', 'run_tasks', 'BusyError', 'dir_lock', 'data_manifest',
+           'cv_manifest', 'manifest_diff', 'prepare_cv_dir', 'abs_path', 'run_cv', 'plot_f1_dots', 'compare_verdict',
+           'load_run', 'config_diff', 'compare_runs', 'compare_cvs', 'compare_report', 'ray_gpus', 'defect_cv']
 
 # %% ../nbs/07_cv.ipynb #c61c017d
 def fold_runs(fold_dir:str|Path) -> list[Path]:
@@ -229,12 +229,6 @@ def cv_verdict(folds:pd.DataFrame, # From `collect_cv`
 # %% ../nbs/07_cv.ipynb #017c67da
 class BackendError(RuntimeError):
     "A backend that cannot run here (e.g. Ray is not installed)"
-
-def driver_params(driver:str=DRIVER # Driver notebook in nbs/
-                 ) -> dict:
-    "The parameters of `driver` (name → papermill's record: default, help), from its `parameters` cell"
-    import papermill as pm
-    return pm.inspect_notebook(str(driver_path(driver)))
 
 def check_params(params:dict, # Parameters to check
                  known:list|None=None, # Accepted names (default: the driver's parameters)
@@ -585,7 +579,7 @@ def defect_cv(folds:str=None, # Comma-separated folds, e.g. "0,1,4" (default: al
               precision:str=None, # Override: auto | bf16 | fp16 | fp32
               seed:int=None, # Override: seed
               n_per_class:int=None, # Subsample per class (quick runs)
-              p:ShortParam('Any driver parameter: -p KEY VALUE (repeatable; the keys of nbs/train.ipynb)', nargs=2, action='append')=None,
+              p:ShortParam('Any run parameter: -p KEY VALUE (repeatable; a parameter of nbs/train.ipynb or a config field)', nargs=2, action='append')=None,
               new:bool=False, # Start a new CV in the CV folder (an existing one is moved to <name>-old-<time>, nothing is deleted)
               no_report:bool=False, # Skip the CV summary report
               backend:str='local', # local (one fold after another) | ray (folds as Ray tasks)
@@ -599,7 +593,7 @@ def defect_cv(folds:str=None, # Comma-separated folds, e.g. "0,1,4" (default: al
                   head=head, precision=precision, seed=seed, n_per_class=n_per_class)
     params = {k:v for k,v in params.items() if v is not None}
     try:
-        params.update(parse_params(p))
+        params.update(to_driver(parse_params(p, run_keys()))) # driver parameters, and any config field (into `overrides`)
         table = run_cv([int(f) for f in folds.split(',')] if folds else None, out_dir, rerun, not no_report, params.pop('config', config),
                        backend, address, num_cpus, cpus_per_trial, ray_gpus(gpus_per_trial), new, **params)
     except (ConfigError, DataError, FileNotFoundError, FileExistsError, BackendError, BusyError) as e:

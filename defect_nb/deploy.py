@@ -4,7 +4,7 @@
 
 # %% ../nbs/09_deploy.ipynb #c3a38480
 from __future__ import annotations
-import json, os, sys, time, tempfile, warnings
+import json, os, shutil, sys, time, tempfile, warnings
 from pathlib import Path
 import numpy as np, pandas as pd, torch
 import defect_nb
@@ -18,6 +18,7 @@ from .loaders import per_image_norm
 from .learner import TTA_VIEWS
 from .export import ModelFormatError
 from .predict import load_model
+from .calibrate import CALIB_FILE
 from .score import ONNX_FORMAT, NP_VIEWS, OnnxScorer, ScoreModelError, onnx_path, read_onnx_meta
 
 # %% auto #0
@@ -195,6 +196,7 @@ def export_onnx(run_dir:str|Path, # A run folder (or a folder with `model.json` 
         j = json.loads(Path(f"{tmp}.json").read_text()); j['check'] = {**chk, 'against': 'torch fp32 (defect_predict)', 'images': 'validation'}
         Path(f"{tmp}.json").write_text(json.dumps(j, indent=2))
         _replace(tmp, out/'model.onnx')
+        if (run_dir/CALIB_FILE).exists() and out != run_dir: shutil.copy(run_dir/CALIB_FILE, out/CALIB_FILE) # the scorers read it beside the graph
         return j
     finally: _drop(tmp)
 

@@ -25,6 +25,7 @@ __all__ = ['LOC_COLS', 'oof_classes', 'per_class_metrics', 'confusion', 'plot_co
 
 # %% ../nbs/04_interpret.ipynb #0e3c0618
 from .images import load_image
+from .calibrate import error_bound
 
 # %% ../nbs/04_interpret.ipynb #af1655df
 def _df(x) -> pd.DataFrame:
@@ -305,13 +306,13 @@ def plot_errors(oof:pd.DataFrame|str|Path, # Out-of-fold table (or its CSV path)
 def coverage_table(oof:pd.DataFrame|str|Path, # Out-of-fold table (or its CSV path)
                    thresholds=(.5, .6, .7, .8, .9, .95, .99) # Confidence thresholds T
                   ) -> pd.DataFrame:
-    "Per threshold T: images decided automatically (top probability ≥ T), their share, the errors among them and their rate, and the images left for review"
+    "Per threshold T: images decided automatically (top probability ≥ T), their share, the errors among them, their rate and its 95 % upper bound (Clopper–Pearson), and the images left for review"
     d = _df(oof); conf = _top2(d)['prob'].to_numpy(); wrong = (d['label'].astype(str) != d['pred'].astype(str)).to_numpy()
     rows = []
     for t in thresholds:
         auto = conf >= t; n, e = int(auto.sum()), int((auto & wrong).sum())
         rows.append({'threshold': t, 'decided automatically': n, 'share decided': n/max(len(d), 1), 'errors among them': e,
-                     'error rate': e/n if n else np.nan, 'to review': int(len(d) - n)})
+                     'error rate': e/n if n else np.nan, 'error bound (95%)': error_bound(e, n, .05) if n else np.nan, 'to review': int(len(d) - n)})
     return pd.DataFrame(rows).set_index('threshold')
 
 def coverage_sentence(oof:pd.DataFrame|str|Path, # Out-of-fold table (or its CSV path)
@@ -320,8 +321,11 @@ def coverage_sentence(oof:pd.DataFrame|str|Path, # Out-of-fold table (or its CSV
     "One line for a QC lead: at ≥ t, which share of the parts is decided automatically, with which error"
     r = coverage_table(oof, (t,)).iloc[0]
     n, e, rev = (int(r[k]) for k in ('decided automatically', 'errors among them', 'to review'))
-    err = f"{r['error rate']:.1%} error ({e} of {n})" if n else 'no part decided'
-    return f"At confidence ≥ {t:g}, {r['share decided']:.0%} of the parts are decided automatically with {err}; {rev} go to manual review."
+    err = f"{r['error rate']:.1%} error ({e} of {n}; at most {r['error bound (95%)']:.1%} at 95 % confidence)" if n else 'no part decided'
+    s = f"At confidence ≥ {t:g}, {r['share decided']:.0%} of the parts are decided automatically with {err}; {rev} go to manual review."
+    top = _top2(_df(oof))['prob'].max() if len(_df(oof)) else np.nan
+    if not n and top == top: s += f" No part reaches {t:g}: the highest top probability is {top:.3f} (label smoothing trains probabilities away from 1; the calibrated ones, in the calibration section, are not capped)."
+    return s
 
 def plot_coverage(oof:pd.DataFrame|str|Path, # Out-of-fold table (or its CSV path)
                   title:str='Automatic decisions vs error' # Axes title
@@ -333,7 +337,7 @@ def plot_coverage(oof:pd.DataFrame|str|Path, # Out-of-fold table (or its CSV pat
     ax2 = ax.twinx(); ax2.plot(t, 100*c['error rate'], color='firebrick', label='error among them (%)')
     ax.set_xlabel('confidence threshold T (top probability ≥ T)'); ax.set_ylabel('decided automatically (%)'); ax2.set_ylabel('error among them (%)', color='firebrick')
     ax.set_ylim(0, 101); ax2.set_ylim(0, max(1., float(np.nanmax(100*c['error rate'])) * 1.1)); ax.set_title(title)
-    fig.legend(loc='lower left', fontsize=8)
+    fig.legend(loc='outside lower center', ncols=2, fontsize=8) # outside the axes: it covers no tick
     return fig
 
 # %% ../nbs/04_interpret.ipynb #33f085d3

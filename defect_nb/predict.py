@@ -19,6 +19,7 @@ from .loaders import DefectImage, inference_tfms
 from .learner import default_device_type, resolve_precision, TTA_VIEWS, tta_names, tta_probs
 from .export import MODEL_FORMAT, ModelFormatError, find_model_dir, read_meta, load_export
 from .cam import gradcam, cam_overlay, image_box_mask, cam_scores
+from .calibrate import scoring_args_error, model_calibration, write_scored
 
 # %% auto #0
 __all__ = ['FLIPS', 'CL_MIN_CPU', 'Preprocess', 'tta_list', 'Predictor', 'load_model', 'defect_predict']
@@ -247,19 +248,20 @@ def defect_predict(model:str, # Exported model: its folder, a run folder, or mod
                    device:str=None, # torch device (default: CUDA if present, else CPU)
                    precision:str=None, # fp32 | bf16 | fp16 | auto (default: the model's, fp32 unless exported otherwise)
                    num_workers:int=2, # Threads reading images
-                   min_confidence:float=None # Mark images whose top probability is below this for manual review (column review, a count on stderr)
+                   min_confidence:float=None, # Mark images whose top probability is below this for manual review (column review, a count on stderr)
+                   auto_accept:bool=False # Mark for review every image the model's calibration.json does not accept (its error bound; column review)
                   ) -> int:
     "Score images with an exported model into a CSV. Exit code: 0 all scored, 1 some unreadable (see `error`), 2 bad arguments or outputs, 3 output lost at the end (scores saved elsewhere)"
     out = Path(o) if o else None
-    if bs < 1: return _fail(f"--bs must be >= 1, not {bs}")
-    if min_confidence is not None and not 0 <= min_confidence <= 1: return _fail(f"--min_confidence must be a probability in [0, 1], not {min_confidence}")
+    if (msg := scoring_args_error(bs, min_confidence, auto_accept)): return _fail(msg)
     files = find_images(paths)
     msg = _check_outputs(out, cam, files, paths, force)
     if msg: return _fail(msg)
     try: pr = load_model(model, device=device, precision=precision)
     except (FileNotFoundError, ModelFormatError, ConfigError) as e: return _fail(str(e))
+    try: cal = model_calibration(pr.path, pr.classes, auto_accept) # before any image is scored
+    except ValueError as e: return _fail(str(e))
     if not files: print(f"defect_predict: no image files ({' '.join(IMG_EXTS)}) under {' '.join(paths)}", file=sys.stderr)
     df = pr.predict(files, bs=bs, tta=True if tta else None, errors='record', cam_dir=cam, num_workers=num_workers)
     if cam is None: df = df.drop(columns='cam', errors='ignore')
-    if min_confidence is not None: df['review'] = review_column(df, min_confidence) # unreadable images too
-    return write_scores_csv(df, out, 'defect_predict', min_confidence, bool(files))
+    return write_scored(df, cal, out, 'defect_predict', min_confidence, auto_accept, bool(files)) # at the model's temperature, when it has one

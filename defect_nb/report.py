@@ -13,22 +13,22 @@ from IPython.display import display, Markdown, HTML
 from fastcore.script import call_parse
 from .core import *
 from .core import stash_aside
+from .params import DRIVER, driver_path, driver_params, config_overrides
 
 # %% auto #0
-__all__ = ['DEMO_EPOCHS', 'RUN_FILES', 'SLIM_CSS', 'JPEG_MIN_BYTES', 'PAGE_MAX_BYTES', 'JPEG_STEPS', 'DRIVER', 'report_config',
+__all__ = ['DEMO_EPOCHS', 'RUN_FILES', 'SLIM_CSS', 'JPEG_MIN_BYTES', 'PAGE_MAX_BYTES', 'JPEG_STEPS', 'report_config',
            'demo_sized', 'ht_keys_note', 'data_banner', 'load_excluded', 'split_counts', 'plot_samples', 'config_table',
            'config_section', 'metrics_table', 'timing_table', 'env_table', 'headline_note', 'seed_reference',
            'timing_flag', 'verdict', 'file_links', 'report_state', 'state_banner', 'render_html', 'slim_html',
            'papermill_paths', 'papermill_output_path', 'render_live', 'render_after_papermill', 'finish_report',
-           'defect_render', 'driver_path', 'run_report', 'check_driver_globals']
+           'defect_render', 'run_report', 'check_driver_globals']
 
 # %% ../nbs/06_report.ipynb #86ef48a1
 def report_config(config:str|Path|None=None, # Hydrogen Torch or defect_nb YAML, or a shipped config's name (`seed`); None = the recipe
-                  img_size:int|None=None, # Sets both img_height and img_width
-                  **params) -> Config:
-    "The config of a report: `config` file with the non-`None` `params` applied"
-    if img_size is not None: params.update(img_height=img_size, img_width=img_size)
-    return load_config(config, verbose=False, **params) # the Hydrogen Torch keys without effect: `ht_keys_note`, folded
+                  **params # Run parameters: the driver's (`img_size` sets img_height and img_width), config fields, `overrides`
+                 ) -> Config:
+    "The config of a report: `config` file with the non-`None` run parameters applied (`defect_nb.params.config_overrides`)"
+    return load_config(config, verbose=False, **config_overrides(params)) # the Hydrogen Torch keys without effect: `ht_keys_note`, folded
 
 DEMO_EPOCHS = 10 # the recipe's epochs on the generated demo set: its 240 training images reach macro F1 0.93-0.97 in 10 (3 seeds)
 
@@ -398,15 +398,6 @@ def defect_render(nb:str, # Executed notebook to render
     if wait_pid and log.exists() and log.stat().st_size == 0: log.unlink()
 
 # %% ../nbs/06_report.ipynb #9fca63f1
-DRIVER = 'train.ipynb'
-
-def driver_path(name:str=DRIVER) -> Path:
-    "The papermill driver notebook `name` (in the checkout's `nbs/`, else shipped in the package)"
-    root = repo_root()
-    for p in [root/'nbs'/name if root else None, PKG_DIR/'nbs'/name]:
-        if p is not None and p.exists(): return p
-    raise FileNotFoundError(f"driver notebook {name} not found; run from a checkout of defect_nb")
-
 def run_report(out_nb:str|Path, # The executed report notebook to write
                driver:str=DRIVER, # Driver notebook in nbs/
                html:bool=True, # Also write the HTML rendering
@@ -430,9 +421,8 @@ def check_driver_globals(names:list, # The kernel's global names before the driv
                          driver:str=DRIVER # The driver notebook whose parameters cell lists the known names
                         ) -> list:
     "Fail at once (`ConfigError`: did-you-mean and the known names) when papermill injected a parameter the driver does not have"
-    import papermill as pm
     from defect_nb.core import unknown_key
-    known = list(pm.inspect_notebook(str(driver_path(driver))))
+    known = list(driver_params(driver))
     for k in names:
         if not k.startswith('_') and k not in _KERNEL_NAMES and k not in known: unknown_key(k, known, 'driver parameter')
     return names

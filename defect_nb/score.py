@@ -12,8 +12,9 @@ import onnxruntime as ort
 from PIL import Image
 from fastcore.basics import patch
 from fastcore.script import call_parse, Param
-from .core import ShortParam, file_sha256, check_csv_output, write_scores_csv, review_column
+from .core import ShortParam, file_sha256, check_csv_output
 from .images import IMG_EXTS, load_image, resize_crop, image_array, find_images
+from .calibrate import scoring_args_error, model_calibration, write_scored
 
 # %% auto #0
 __all__ = ['ONNX_FORMAT', 'ONNX_KEYS', 'NP_VIEWS', 'MAX_PIXELS', 'ScoreModelError', 'onnx_path', 'read_onnx_meta', 'OnnxScorer',
@@ -146,18 +147,19 @@ def defect_score(model:str, # ONNX export: a .onnx file, or a folder with model.
                  bs:int=32, # Images per pass through the graph
                  threads:int=None, # onnxruntime threads (default: one per core)
                  num_workers:int=2, # Threads reading images
-                 min_confidence:float=None # Mark images whose top probability is below this for manual review (column review, a count on stderr)
+                 min_confidence:float=None, # Mark images whose top probability is below this for manual review (column review, a count on stderr)
+                 auto_accept:bool=False # Mark for review every image the model's calibration.json does not accept (its error bound; column review)
                 ) -> int:
     "Score images with an ONNX export into a CSV, without PyTorch or fastai. Exit code: 0 all scored, 1 some unreadable, 2 bad arguments, model or outputs, 3 output lost at the end"
     out = Path(o) if o else None
-    if bs < 1: return _fail(f"--bs must be >= 1, not {bs}")
-    if min_confidence is not None and not 0 <= min_confidence <= 1: return _fail(f"--min_confidence must be a probability in [0, 1], not {min_confidence}")
+    if (msg := scoring_args_error(bs, min_confidence, auto_accept)): return _fail(msg)
     files = find_images(paths)
     msg = check_csv_output(out, files, force)
     if msg: return _fail(msg)
     try: sc = OnnxScorer(model, threads=threads)
     except ScoreModelError as e: return _fail(str(e))
+    try: cal = model_calibration(sc.path, sc.classes, auto_accept) # before any image is scored
+    except ValueError as e: return _fail(str(e))
     if not files: print(f"defect_score: no image files ({' '.join(IMG_EXTS)}) under {' '.join(paths)}", file=sys.stderr)
     df = sc.score(files, bs=bs, errors='record', num_workers=num_workers)
-    if min_confidence is not None: df['review'] = review_column(df, min_confidence)
-    return write_scores_csv(df, out, 'defect_score', min_confidence, bool(files))
+    return write_scored(df, cal, out, 'defect_score', min_confidence, auto_accept, bool(files)) # the same end as defect_predict

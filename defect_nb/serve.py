@@ -14,6 +14,7 @@ from starlette.datastructures import UploadFile
 from fastcore.script import call_parse
 import defect_nb
 from .images import ImageTooLarge
+from .calibrate import read_calibration, apply_temperature, accept_mask, thresholds
 from .score import OnnxScorer, ScoreModelError, MAX_PIXELS
 
 # %% auto #0
@@ -72,19 +73,25 @@ def create_app(model:str|Path, # ONNX export: a .onnx file, or a folder with mod
               ) -> FastAPI:
     "The FastAPI app serving `model`; a model that fails its checksum raises `ScoreModelError` here, before anything is served"
     sc = OnnxScorer(model, threads=threads, max_pixels=max_pixels)
+    try: cal = read_calibration(sc.path, sc.classes) # calibration.json beside the graph: calibrated probabilities, auto_accept
+    except ValueError as e: raise ScoreModelError(str(e)) from None
     app = FastAPI(title='defect_nb scoring service', version=defect_nb.__version__)
     app.state.scorer = sc
     meta = sc.meta
     info = dict(model_id=sc.model_id, classes=sc.classes, img_height=sc.size[0], img_width=sc.size[1], resize=meta['resize'],
                 input=meta['input'], tta=sc.tta, precision=meta.get('precision', 'fp32'), min_confidence=min_confidence,
+                calibration=None if cal is None else dict(temperature=cal['temperature'], rule=cal['rule'], thresholds={k: v if v != float('inf') else None for k, v in thresholds(cal).items()},
+                                                          alpha=cal['alpha'], delta=cal['delta']),
                 limits=dict(max_pixels=max_pixels, max_files=max_files, max_file_bytes=MAX_FILE_BYTES),
                 provenance={k: meta.get(k) for k in ('experiment', 'fold', 'seed', 'f1_macro', 'commit', 'data_fingerprint', 'weights_sha256', 'onnx_sha256', 'exported')})
 
     def _score(files):
         xs = [_prepare(sc, n, d) for n, d in files]
         p = sc.probs(np.stack(xs))
+        if cal: p = apply_temperature(p, cal['temperature']); acc = accept_mask(p, cal)
         return [dict(file=n, **{'class': sc.classes[int(q.argmax())]}, probabilities=dict(zip(sc.classes, map(float, q))),
-                     confidence=float(q.max()), review=bool(q.max() < min_confidence)) for (n, _), q in zip(files, p)]
+                     confidence=float(q.max()), review=bool(q.max() < min_confidence), auto_accept=bool(acc[i]) if cal else None)
+                for i, ((n, _), q) in enumerate(zip(files, p))]
 
     @app.get('/health')
     def health(): return {'status': 'ok', 'model_id': sc.model_id}
@@ -133,7 +140,7 @@ def load_test(url:str, # The service, e.g. http://127.0.0.1:8000 (loopback only)
               max_seconds:float=600, # Stop after this long whatever is left
               server_pid:int|None=None # Sample this process's memory (RSS)
              ) -> dict:
-    "Requests/s, latency p50/p99 (ms), failures and the server's memory over a bounded run of `POST /score`"
+    "Requests/s, latency p50/p99 (ms), failures and the server's memory (RSS before the first request and every 50 requests) over a bounded run of `POST /score`"
     import httpx, psutil
     if not _loopback(url): raise ValueError(f"load_test sends traffic to loopback addresses only, not {url}")
     data = [(Path(f).name, Path(f).read_bytes()) for f in images]
@@ -165,4 +172,4 @@ def load_test(url:str, # The service, e.g. http://127.0.0.1:8000 (loopback only)
                 requests_s=round(len(lat) / wall, 2), p50_ms=round(float(np.percentile(ms, 50)), 1) if len(ms) else None,
                 p99_ms=round(float(np.percentile(ms, 99)), 1) if len(ms) else None,
                 rss_mb_first=round(rss[0] / 2**20, 1) if rss else None, rss_mb_last=round(rss[-1] / 2**20, 1) if rss else None,
-                rss_mb_max=round(max(rss) / 2**20, 1) if rss else None, failures=fails[:5])
+                rss_mb_max=round(max(rss) / 2**20, 1) if rss else None, rss_mb=[round(r / 2**20, 1) for r in rss], failures=fails[:5])

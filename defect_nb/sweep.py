@@ -14,6 +14,7 @@ from .core import unknown_key, stash_aside
 from .report import *
 from .cv import *
 from .cv import abs_path, ray_gpus
+from .params import driver_params, run_keys
 
 # %% auto #0
 __all__ = ['SPEC_KEYS', 'RESERVED', 'sweep_keys', 'resolve_base', 'load_spec', 'sample_random', 'expand_trials', 'trial_id',
@@ -26,7 +27,7 @@ RESERVED = ('fold', 'seed', 'out_dir', 'config', 'data')
 
 def sweep_keys() -> list:
     "Keys a sweep can set: the driver's parameters and the config's fields, less those the sweep sets itself"
-    return [k for k in dict.fromkeys([*driver_params(), *(f.name for f in fields(Config))]) if k not in RESERVED]
+    return [k for k in run_keys() if k not in RESERVED]
 
 def resolve_base(base:str|None, # A config path or the name of a shipped config (`seed`, `fastai_head`)
                  root:str|Path='.' # Folder relative paths are taken from

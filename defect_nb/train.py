@@ -19,6 +19,8 @@ from .data import *
 from .loaders import *
 from .learner import *
 from .export import export_model
+from .calibrate import fit_calibration, score_arrays, write_calibration
+from .params import RUN_ONLY, config_overrides
 
 # %% auto #0
 __all__ = ['RUN_STATES', 'new_run_dir', 'write_json_atomic', 'write_status', 'run_status', 'StepLog', 'classification_metrics',
@@ -264,7 +266,9 @@ def _train_into(run_dir, cfg, fold, src, df, seed, device, quiet, t_start) -> Ru
                    train_cpu_s=round(log.cpu_time, 2), threads=torch.get_num_threads(), processes=max(1, num_distrib()),
                    data=dict(name=src.name, root=rel_path(src.root, run_dir), is_demo=bool(src.is_demo), folds_csv=rel_path(src.folds_csv, run_dir),
                              n_excluded=_n_rows(src.excluded_csv)))
-    if cfg.build_scoring_pipelines: export_model(learn.model, run_dir, cfg_used, vocab, getattr(dls, 'norm_stats', None))
+    if cfg.build_scoring_pipelines: # the model, and its calibration fitted on the held-out fold (split conformal: never trained on)
+        export_model(learn.model, run_dir, cfg_used, vocab, getattr(dls, 'norm_stats', None))
+        write_calibration(fit_calibration(*score_arrays(oof, vocab)[:2], vocab, cfg.accept_alpha, cfg.accept_delta), run_dir)
     hist.to_csv(run_dir/'history.csv', index=False)
     steps.to_csv(run_dir/'steps.csv', index=False)
     oof.to_csv(run_dir/'oof.csv', index=False)
@@ -284,12 +288,14 @@ def defect_train(fold:int=None, # Held-out fold (default: the config's first `fo
                  data:str=None, # Data folder or folds CSV (default: NEU if configured, else the demo set)
                  out_dir:str='runs', # Parent folder of the run folder
                  quiet:bool=False, # No per-epoch lines
-                 p:ShortParam('Config override: -p KEY VALUE (repeatable)', nargs=2, action='append')=None
+                 p:ShortParam('Run parameter: -p KEY VALUE (repeatable; a config field or a parameter of nbs/train.ipynb, e.g. img_size)', nargs=2, action='append')=None
                 ):
     "Train one fold into a new run folder (no report); under torchrun/accelerate launch, data-parallel with rank 0 writing it"
     try:
         over = {k: param_value(v) for k, v in (p or [])}  # read as papermill's and defect_cv's -p
-        cfg = load_config(config, verbose=False, **over)  # no config: the recipe, Config()
+        for k in over:
+            if k in RUN_ONLY: raise ConfigError(f"-p {k}: pass --{k} instead")
+        cfg = load_config(config, verbose=False, **config_overrides(over))  # the driver's spellings too (img_size); no config: the recipe
         res = train_fold(cfg, fold, data, out_dir, quiet=quiet)
     except (ConfigError, DataError, FileNotFoundError) as e:
         print(f"defect_train: error: {e}", file=sys.stderr); sys.exit(2)

@@ -22,9 +22,10 @@ def exported(tmp_path_factory):
 
 
 def test_export_cli(exported):
-    "The export folder holds both graphs with their JSON; fp32 agrees with torch, int8 states its agreement and F1 beside fp32"
+    "The export folder holds both graphs with their JSON and the run's calibration; fp32 agrees with torch, int8 states its agreement and F1 beside fp32"
     out = exported['out']
-    assert sorted(f.name for f in out.iterdir()) == ['model-int8.onnx', 'model-int8.onnx.json', 'model.onnx', 'model.onnx.json']
+    assert sorted(f.name for f in out.iterdir()) == ['calibration.json', 'model-int8.onnx', 'model-int8.onnx.json', 'model.onnx', 'model.onnx.json']
+    assert (out/'calibration.json').read_text() == (exported['run']/'calibration.json').read_text()  # the scorers read it beside the graph
     j = json.loads((out/'model.onnx.json').read_text())
     assert j['check']['agrees'] and j['check']['max_abs_diff'] < 1e-4 and j['check']['top1_agree'] == j['check']['n_images'] > 0
     q = json.loads((out/'model-int8.onnx.json').read_text())

@@ -54,6 +54,8 @@ def test_papermill_fold_report(tmp_path):
     assert abs(oof.filter(like='prob_').sum(1) - 1).max() < 1e-4
     assert 'ONNX model agrees' in html.read_text() and (run/'model.onnx').exists()  # the report exported the run and checked the graph
     assert json.loads((run/'model.onnx.json').read_text())['check']['agrees']
+    assert '<strong>Calibration</strong>' in html.read_text() and 'Auto-accept</strong>' in html.read_text()  # the calibration section, judged on halves
+    assert json.loads((run/'calibration.json').read_text())['format'] == 'defect_nb.calibration/1'  # written beside the model
 
 def test_fold_report_scores_cam_against_boxes(tmp_path):
     "A data set with a box file per image (NEU-DET layout): the report gets the localisation section and the run keeps its scores"

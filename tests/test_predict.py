@@ -135,6 +135,32 @@ def test_cli_min_confidence(trained, tmp_path, capfd):
     assert 'a probability in [0, 1]' in capfd.readouterr().err
 
 
+def test_cli_auto_accept(trained, tmp_path, capfd):
+    "--auto_accept: probabilities at calibration.json's temperature, review False exactly where the calibrated top probability reaches its threshold; no calibration: exit 2"
+    import shutil
+    from defect_nb.calibrate import apply_temperature, write_calibration, thresholds
+    good = [str(p) for p in trained['paths']]
+    assert defect_predict(str(trained['model_dir']), good, o=str(tmp_path/'none.csv'), auto_accept=True) == 2
+    assert '--auto_accept needs calibration.json' in capfd.readouterr().err and not (tmp_path/'none.csv').exists()
+    md = tmp_path/'m'; shutil.copytree(trained['model_dir'], md)
+    raw = load_model(md).predict(good)[_prob_cols(trained['vocab'])].to_numpy(np.float64)
+    cal_p = apply_temperature(raw, 0.5); t = float(np.median(cal_p.max(1)))
+    rule = dict(threshold=t, bound=0.004, coverage=0.5)
+    cal = dict(format='defect_nb.calibration/1', classes=trained['vocab'], temperature=0.5, alpha=0.005, delta=0.05, rule='overall',
+               overall=rule, per_class={c: rule for c in trained['vocab']}, too_few=[])
+    write_calibration(cal, md)
+    assert defect_predict(str(md), good, o=str(tmp_path/'a.csv'), auto_accept=True) == 0
+    df = pd.read_csv(tmp_path/'a.csv')
+    np.testing.assert_allclose(df[_prob_cols(trained['vocab'])].to_numpy(), cal_p, atol=1e-6)
+    assert df['review'].tolist() == [bool(c < thresholds(cal)[trained['vocab'][0]]) for c in cal_p.max(1)]
+    assert 0 < df['review'].sum() < len(df)
+    assert f"{int(df['review'].sum())} of {len(df)} images not auto-accepted (top probability ≥ {t:g}" in capfd.readouterr().err
+    assert defect_predict(str(md), good[:1], o=str(tmp_path/'b.csv'), auto_accept=True, min_confidence=.9) == 2
+    (md/'calibration.json').write_text(json.dumps(dict(cal, classes=['x', 'y'])))
+    assert defect_predict(str(md), good[:1], o=str(tmp_path/'c.csv'), auto_accept=True) == 2
+    assert 'belongs to another model' in capfd.readouterr().err
+
+
 def test_cli_stdout_tta_exit_0(trained, tmp_path):
     "Without -o the CSV goes to stdout; all images read: exit 0; --tta averages the flips like the API"
     good = trained['paths'][:3]
