@@ -5,7 +5,10 @@ runtime on the same fp32 graph and on NNCF's int8 copy of it (optional: `pip ins
 ms/image, macro F1) and the first --n_b1 of them one at a time (images/s, latency p50/p99). The model's own test-time views
 are used throughout (the recipe: all 8 dihedral views), as `defect_predict` and `defect_score` do by default.
 
-  python results/deploy/bench_deploy.py RUN_FOLDER [--export DIR] [--n_b1 60] [--out results/deploy/bench.csv]
+  python results/deploy/bench_deploy.py RUN_FOLDER [--export DIR] [--n_b1 60] [--slow torch-bf16 --n_slow 64 --n_slow_b1 8] [--out results/deploy/bench.csv]
+
+A configuration named in --slow (torch bf16 on a CPU without native bf16, where it is emulated) scores only the first
+--n_slow validation images at batch 32 (its macro F1 is over those) and the first --n_slow_b1 at batch 1.
 
 RUN_FOLDER needs model.json + model.safetensors; DIR (default: RUN_FOLDER) needs model.onnx and model-int8.onnx
 (`defect_export RUN_FOLDER --int8`)."""
@@ -13,7 +16,7 @@ import argparse, json, os, platform, subprocess, sys, time
 from pathlib import Path
 import numpy as np, pandas as pd
 
-def _one(kind, run, export, n_b1, threads, images):
+def _one(kind, run, export, n_b1, threads, images, n_b32=None):
     "Run one configuration in this process (the ONNX ones without importing torch) and print its row as JSON"
     from sklearn.metrics import f1_score
     v = json.loads(Path(images).read_text()); files, labels = v['path'], v['label']
@@ -36,6 +39,7 @@ def _one(kind, run, export, n_b1, threads, images):
         score = lambda fs, bs: m.score(fs, bs=bs)
     score(files[:2], 2) # warm-up
     row = dict(config=kind)
+    if n_b32: files, labels = files[:n_b32], labels[:n_b32] # a slow configuration: the first n_b32 images (the CSV says how many)
     for bs, fs in ((32, files), (1, files[:n_b1])):
         lat, preds = [], []
         t0 = time.perf_counter()
@@ -67,9 +71,11 @@ def main():
     ap.add_argument('run'); ap.add_argument('--export'); ap.add_argument('--n_b1', type=int, default=60)
     ap.add_argument('--threads', type=int, default=os.cpu_count()); ap.add_argument('--out', default=str(Path(__file__).parent/'bench.csv'))
     ap.add_argument('--configs', default='torch-bf16,torch-fp32,onnx-fp32,onnx-int8,openvino-fp32,openvino-int8'); ap.add_argument('--_one')
-    ap.add_argument('--_images')
+    ap.add_argument('--_images'); ap.add_argument('--_n_b32', type=int)
+    ap.add_argument('--slow', default='', help='configurations scored on only the first --n_slow images at batch 32 and --n_slow_b1 at batch 1')
+    ap.add_argument('--n_slow', type=int, default=64); ap.add_argument('--n_slow_b1', type=int, default=8)
     a = ap.parse_args()
-    if a._one: return _one(a._one, a.run, a.export or a.run, a.n_b1, a.threads, a._images)
+    if a._one: return _one(a._one, a.run, a.export or a.run, a.n_b1, a.threads, a._images, a._n_b32)
     import tempfile
     from defect_nb.deploy import run_images
     v = run_images(a.run, 'valid') # the run's validation images, from its oof.csv
@@ -77,8 +83,10 @@ def main():
     if 'openvino-int8' in a.configs and not (Path(a.export or a.run)/'model-int8-nncf.onnx').exists(): make_nncf(a.run, a.export or a.run)
     rows = []
     for k in a.configs.split(','):
-        r = subprocess.run([sys.executable, __file__, a.run, '--export', a.export or a.run, '--n_b1', str(a.n_b1), '--threads', str(a.threads),
-                            '--_one', k, '--_images', str(images)], capture_output=True, text=True)
+        slow = k in a.slow.split(',')
+        r = subprocess.run([sys.executable, __file__, a.run, '--export', a.export or a.run, '--n_b1', str(a.n_slow_b1 if slow else a.n_b1),
+                            '--threads', str(a.threads), '--_one', k, '--_images', str(images)] + (['--_n_b32', str(a.n_slow)] if slow else []),
+                           capture_output=True, text=True)
         line = [l for l in r.stdout.splitlines() if l.startswith('ROW ')]
         if not line: print(r.stderr[-3000:], file=sys.stderr); rows.append(dict(config=k, error=r.stderr.strip().splitlines()[-1][:200])); continue
         rows.append(json.loads(line[0][4:])); print(rows[-1], flush=True)
@@ -90,7 +98,7 @@ def main():
     except ImportError: ovv = None
     env = dict(cpu=cpu, cores=os.cpu_count(), threads=a.threads, isa=sorted(f for f in flags if f.startswith(('avx512', 'amx', 'avx_vnni', 'avx2'))),
                torch=torch.__version__, onnxruntime=onnxruntime.__version__, openvino=ovv, python=platform.python_version(),
-               time=time.strftime('%Y-%m-%dT%H:%M:%S'), command=' '.join(['python', 'results/deploy/bench_deploy.py'] + sys.argv[1:]))
+               time=time.strftime('%Y-%m-%dT%H:%M:%S'), command=' '.join(['python', 'results/deploy/bench_deploy.py'] + sys.argv[1:]).replace(a.export or a.run, 'EXPORT').replace(a.run, 'RUN'))
     images.unlink()
     df.to_csv(a.out, index=False); Path(a.out).with_suffix('.env.json').write_text(json.dumps(env, indent=2))
     print(df.to_string(index=False)); print(env)
