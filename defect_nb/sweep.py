@@ -256,7 +256,8 @@ def write_leaderboard(lb:pd.DataFrame, # From `leaderboard`
     "Write `leaderboard.csv`, `sweep_folds.csv` and `leaderboard.html` (pandas' HTML, reports linked) into `out_dir`; earlier ones are kept"
     out = Path(out_dir)
     for f in ('leaderboard.csv', 'sweep_folds.csv', 'leaderboard.html'): stash_aside(out/f, 'old')  # nothing is overwritten
-    lb.to_csv(out/'leaderboard.csv', index=False); folds.to_csv(out/'sweep_folds.csv', index=False)
+    rel = folds.assign(fold_dir=[os.path.relpath(d, out) for d in folds['fold_dir']]) if len(folds) else folds # portable: relative to the sweep folder
+    lb.to_csv(out/'leaderboard.csv', index=False); rel.to_csv(out/'sweep_folds.csv', index=False)
     show = lb.drop(columns=['f1_mean', 'f1_std']).copy()
     for c in show.columns:
         if c != 'reports': show[c] = show[c].map(lambda v: html.escape('' if pd.isna(v) else f"{v:.4f}" if isinstance(v, float) else str(v)))

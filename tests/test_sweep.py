@@ -51,6 +51,7 @@ def test_sweep_ray_local_resume(tmp_path, env):
     assert a['trial'].tolist() == b['trial'].tolist() and len(b) == 4  # same trial ids for the same parameters
     assert a['fold'].tolist() == b['fold'].tolist() == [0, 1, 0, 1]
     pd.testing.assert_frame_equal(a[METRICS], b[METRICS], atol=1e-4)  # same seeds, same metrics, whichever backend
+    assert all(not Path(d).is_absolute() and (loc_out/d).is_dir() for d in b['fold_dir'])  # portable: relative to the sweep folder
 
     r = _run(['-m', 'defect_nb.sweep', str(tmp_path/'s2.yaml'), '--out_dir', str(loc_out)], env, tmp_path)
     assert r.returncode == 0 and r.stdout.count('already done, skipped') == 4, r.stdout[-2000:]
