@@ -249,11 +249,11 @@ def crossfit(oof:pd.DataFrame, # Held-out scores: `label`, `pred`, `prob_<class>
             ) -> tuple:
     "`(oof with calibrated prob_ columns, conf and accepted, {group: calibration fitted without it})`"
     probs, y, classes = score_arrays(oof); oof = oof.reset_index(drop=True).copy()
-    if by is None and 'fold' in oof and oof['fold'].nunique() > 1: g = oof['fold'].to_numpy()
-    else:
+    if by is None and 'fold' in oof and oof['fold'].nunique() > 1: by = 'fold'
+    if by is not None: g = oof[by].to_numpy()
+    else: # two halves, stratified by class
         g = np.zeros(len(oof), int); rng = np.random.default_rng(seed)
         for c in range(len(classes)): i = rng.permutation(np.flatnonzero(y == c)); g[i[::2]] = 1
-    if by is not None: g = oof[by].to_numpy()
     fits, cp, acc = {}, np.zeros_like(probs), np.zeros(len(oof), bool)
     for k in pd.unique(g):
         s = g == k; fits[k] = f = fit_calibration(probs[~s], y[~s], classes, alpha, delta)

@@ -323,7 +323,7 @@ def coverage_sentence(oof:pd.DataFrame|str|Path, # Out-of-fold table (or its CSV
     n, e, rev = (int(r[k]) for k in ('decided automatically', 'errors among them', 'to review'))
     err = f"{r['error rate']:.1%} error ({e} of {n}; at most {r['error bound (95%)']:.1%} at 95 % confidence)" if n else 'no part decided'
     s = f"At confidence ≥ {t:g}, {r['share decided']:.0%} of the parts are decided automatically with {err}; {rev} go to manual review."
-    top = _top2(_df(oof))['prob'].max() if len(_df(oof)) else np.nan
+    top = _top2(d)['prob'].max() if len(d := _df(oof)) else np.nan
     if not n and top == top: s += f" No part reaches {t:g}: the highest top probability is {top:.3f} (label smoothing trains probabilities away from 1; the calibrated ones, in the calibration section, are not capped)."
     return s
 

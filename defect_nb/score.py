@@ -4,7 +4,7 @@
 
 # %% ../nbs/09a_score.ipynb #3b0a68bf
 from __future__ import annotations
-import json, sys
+import contextlib, json, sys
 from pathlib import Path
 from concurrent.futures import ThreadPoolExecutor
 import numpy as np, pandas as pd
@@ -122,7 +122,7 @@ def score(self:OnnxScorer, items, # Paths, bytes or PIL images (or one of them)
         except Exception as e:
             if errors == 'raise': raise
             return e
-    with ThreadPoolExecutor(max(1, num_workers)) as ex:
+    with ThreadPoolExecutor(num_workers) if num_workers else contextlib.nullcontext() as ex: # no pool for num_workers=0
         for s in range(0, n, bs):
             got = list(ex.map(read, items[s:s+bs]) if num_workers else map(read, items[s:s+bs]))
             ok = [i for i, g in enumerate(got) if not isinstance(g, Exception)]
