@@ -9,10 +9,12 @@ from pathlib import Path
 import numpy as np, torch
 import torch.nn.functional as F
 from PIL import Image
-from fastcore.script import call_parse
 from .core import *
+from .cli import command
+from .env import seed_everything, device_name
 with fastai_quietly(): from fastai.vision.all import Callback, TensorImage, TensorCategory, DataLoaders
-from .learner import defect_learner, build_model, default_device_type
+from .precision import default_device_type
+from .learner import defect_learner, build_model
 from .export import model_from_meta, MODEL_FORMAT
 from .predict import Predictor, load_model
 
@@ -95,7 +97,7 @@ def bench_train(arch:str='resnet50', # Backbone
     return res
 
 # %% ../nbs/05a_bench.ipynb #a3fa5a8a
-@call_parse
+@command
 def defect_bench(arch:str='resnet50', # Backbone
                  size:int=224, # Image size
                  bs:int=32, # Batch size
@@ -176,7 +178,7 @@ def bench_predict(model_dir_or_arch:str|Path='resnet50', # An export folder, or 
     return res
 
 # %% ../nbs/05a_bench.ipynb #fb9a2985
-@call_parse
+@command
 def defect_bench_predict(model:str='resnet50', # An export folder, or an arch name (untrained weights)
                          size:int=224, # Image size (arch name only; an export uses its own)
                          bs:int=32, # Batch size

@@ -7,15 +7,17 @@ from __future__ import annotations
 import json, math
 from pathlib import Path
 import numpy as np, pandas as pd
+from .core import UserError
 
 # %% auto #0
-__all__ = ['GRID', 'STARTS', 'CALIB_FILE', 'CALIB_FORMAT', 'score_arrays', 'reliability_table', 'ece', 'apply_temperature', 'nll',
-           'fit_temperature', 'error_bound', 'min_images', 'accept_threshold', 'fit_calibration', 'thresholds',
-           'accept_mask', 'calibrated', 'write_calibration', 'read_calibration', 'scoring_args_error',
-           'model_calibration', 'calibrate_scores', 'accept_rule', 'write_scored', 'crossfit', 'accept_table',
-           'plot_reliability', 'calibration_section']
+__all__ = ['GRID', 'STARTS', 'CALIB_FILE', 'CALIB_FORMAT', 'CalibrationError', 'score_arrays', 'reliability_table', 'ece',
+           'apply_temperature', 'nll', 'fit_temperature', 'error_bound', 'min_images', 'accept_threshold',
+           'fit_calibration', 'thresholds', 'accept_mask', 'calibrated', 'write_calibration', 'read_calibration']
 
 # %% ../nbs/02b_calibrate.ipynb #665db817
+class CalibrationError(UserError, ValueError):
+    "A calibration that does not fit the scores or the model (or is missing where it is needed)"
+
 def score_arrays(df:pd.DataFrame, # A scores table: `label` and `prob_<class>` columns (an `oof.csv`)
                  classes:list|None=None # Class order (default: the `prob_` columns' order)
                 ) -> tuple:
@@ -23,11 +25,11 @@ def score_arrays(df:pd.DataFrame, # A scores table: `label` and `prob_<class>` c
     cols = [c for c in df.columns if c.startswith('prob_')]
     if classes is None: classes = [c[5:] for c in cols]
     missing = [c for c in classes if f'prob_{c}' not in df]
-    if missing: raise ValueError(f"the scores table has no column prob_{missing[0]}: expected one prob_<class> column per class {list(classes)}")
+    if missing: raise CalibrationError(f"the scores table has no column prob_{missing[0]}: expected one prob_<class> column per class {list(classes)}")
     probs = df[[f'prob_{c}' for c in classes]].to_numpy(np.float64)
     idx = {c: i for i, c in enumerate(classes)}
     bad = sorted(set(df['label'].astype(str)) - set(idx))
-    if bad: raise ValueError(f"label {bad[0]!r} in the scores table is none of the classes {list(classes)}")
+    if bad: raise CalibrationError(f"label {bad[0]!r} in the scores table is none of the classes {list(classes)}")
     return probs, df['label'].astype(str).map(idx).to_numpy(), list(classes)
 
 # %% ../nbs/02b_calibrate.ipynb #3506beb8
@@ -179,142 +181,8 @@ def read_calibration(d:str|Path, # A model folder, or a file in it
     d = Path(d); p = (d if d.is_dir() else d.parent)/CALIB_FILE
     if not p.exists(): return None
     try: cal = json.loads(p.read_text())
-    except json.JSONDecodeError as e: raise ValueError(f"{p} is not valid JSON ({e}); delete it or write it again with defect_nb.calibrate.write_calibration")
-    if cal.get('format') != CALIB_FORMAT: raise ValueError(f"{p} has format {cal.get('format')!r}, this defect_nb reads {CALIB_FORMAT!r}")
+    except json.JSONDecodeError as e: raise CalibrationError(f"{p} is not valid JSON ({e}); delete it or write it again with defect_nb.calibrate.write_calibration")
+    if cal.get('format') != CALIB_FORMAT: raise CalibrationError(f"{p} has format {cal.get('format')!r}, this defect_nb reads {CALIB_FORMAT!r}")
     if classes is not None and list(cal['classes']) != list(classes):
-        raise ValueError(f"{p} calibrates the classes {cal['classes']}, the model has {list(classes)}: it belongs to another model")
+        raise CalibrationError(f"{p} calibrates the classes {cal['classes']}, the model has {list(classes)}: it belongs to another model")
     return cal
-
-# %% ../nbs/02b_calibrate.ipynb #601ac754
-def scoring_args_error(bs:int, # Batch size
-                       min_confidence:float|None, # --min_confidence
-                       auto_accept:bool # --auto_accept
-                      ) -> str|None:
-    "Why the scoring commands' shared arguments are wrong, or None"
-    if bs < 1: return f"--bs must be >= 1, not {bs}"
-    if min_confidence is not None and not 0 <= min_confidence <= 1: return f"--min_confidence must be a probability in [0, 1], not {min_confidence}"
-    if auto_accept and min_confidence is not None: return "pass --auto_accept or --min_confidence, not both (both write the review column)"
-
-def model_calibration(model_dir:str|Path, # Where the model is (its folder, or a file in it)
-                      classes:list, # The model's classes, in order
-                      auto_accept:bool=False # Whether the caller needs it
-                     ) -> dict|None:
-    "The model's calibration (None without one); a `ValueError` saying what to do when it does not fit, or is missing and needed"
-    cal = read_calibration(model_dir, classes)
-    if auto_accept and cal is None:
-        raise ValueError(f"--auto_accept needs {CALIB_FILE} beside the model in {Path(model_dir)} (train_fold writes it into the run folder, "
-                         "defect_export copies it beside model.onnx); without it, use --min_confidence")
-    return cal
-
-def calibrate_scores(df:pd.DataFrame, # Scores: `prob_<class>` columns (NaN for unreadable images)
-                     cal:dict|None, # The model's calibration
-                     auto_accept:bool=False # Add the `review` column from the calibration's thresholds
-                    ) -> pd.DataFrame:
-    "`df` at the calibration's temperature, with `review` from its rule when `auto_accept`"
-    df = calibrated(df, cal)
-    if auto_accept:
-        cols = [f'prob_{c}' for c in cal['classes']]; ok = df[cols].notna().all(axis=1).to_numpy(); acc = np.zeros(len(df), bool)
-        acc[ok] = accept_mask(df.loc[ok, cols].to_numpy(np.float64), cal)
-        df = df.assign(review=~acc)
-    return df
-
-def accept_rule(cal:dict # A calibration
-               ) -> str:
-    "The auto-accept rule in words, for a command's line on stderr"
-    th = thresholds(cal); u = sorted(set(th.values()))
-    t = (f"top probability ≥ {u[0]:g}" if len(u) == 1 and math.isfinite(u[0]) else 'no part' if all(map(math.isinf, u))
-         else 'per class: ' + ', '.join(f"{c} ≥ {v:g}" for c, v in th.items()))
-    return f"not auto-accepted ({t} at temperature {cal['temperature']:.3g}; error among accepted ≤ {cal['alpha']:g} with probability ≥ {1-cal['delta']:g})"
-
-def write_scored(df:pd.DataFrame, # The scores table, as the scorer returned it
-                 cal:dict|None, # The model's calibration
-                 out:Path|None, # The CSV (None: stdout)
-                 prog:str, # The command's name
-                 min_confidence:float|None=None, # --min_confidence
-                 auto_accept:bool=False, # --auto_accept
-                 found:bool=True # Whether any image file was found
-                ) -> int:
-    "Calibrate, mark `review`, write the CSV and say so on stderr: the end of `defect_predict` and `defect_score`; their exit code"
-    from defect_nb.core import review_column, write_scores_csv
-    df = calibrate_scores(df, cal, auto_accept)
-    if min_confidence is not None: df['review'] = review_column(df, min_confidence) # unreadable images too
-    return write_scores_csv(df, out, prog, min_confidence, found, accept_rule(cal) if auto_accept else None)
-
-# %% ../nbs/02b_calibrate.ipynb #fe8bc14d
-def crossfit(oof:pd.DataFrame, # Held-out scores: `label`, `pred`, `prob_<class>` (and `fold` for a CV)
-             alpha:float=.005, # Largest error rate among the parts accepted alone
-             delta:float=.05, # The bounds hold with probability ≥ 1−delta
-             by:str|None=None, # Column of the groups (default: `fold` when it has several values, else two halves)
-             seed:int=0 # For the two halves
-            ) -> tuple:
-    "`(oof with calibrated prob_ columns, conf and accepted, {group: calibration fitted without it})`"
-    probs, y, classes = score_arrays(oof); oof = oof.reset_index(drop=True).copy()
-    if by is None and 'fold' in oof and oof['fold'].nunique() > 1: by = 'fold'
-    if by is not None: g = oof[by].to_numpy()
-    else: # two halves, stratified by class
-        g = np.zeros(len(oof), int); rng = np.random.default_rng(seed)
-        for c in range(len(classes)): i = rng.permutation(np.flatnonzero(y == c)); g[i[::2]] = 1
-    fits, cp, acc = {}, np.zeros_like(probs), np.zeros(len(oof), bool)
-    for k in pd.unique(g):
-        s = g == k; fits[k] = f = fit_calibration(probs[~s], y[~s], classes, alpha, delta)
-        cp[s] = apply_temperature(probs[s], f['temperature']); acc[s] = accept_mask(cp[s], f)
-    oof[[f'prob_{c}' for c in classes]] = cp
-    return oof.assign(conf=cp.max(1), accepted=acc, cal_group=g), fits
-
-# %% ../nbs/02b_calibrate.ipynb #49ea8a60
-def accept_table(cf:pd.DataFrame, # `crossfit`'s table
-                 fits:dict, # `crossfit`'s calibrations
-                 delta:float|None=None # For the observed errors' bound (default: the calibrations' delta)
-                ) -> pd.DataFrame:
-    "Per predicted class and overall: parts, decided automatically, coverage, errors among them, observed rate, its upper bound, the threshold's promise"
-    f0 = next(iter(fits.values())); delta = f0['delta'] if delta is None else delta
-    rows = []
-    for c in [None] + list(f0['classes']):
-        d = cf if c is None else cf[cf['pred'].astype(str) == c]
-        a = d[d['accepted']]; k = int((a['label'].astype(str) != a['pred'].astype(str)).sum())
-        prom = [(f['overall'] if (f['rule'] == 'overall' or c is None) else f['per_class'][c]).get('bound') for f in fits.values()]
-        rows.append({'predicted class': c or 'all parts', 'parts': len(d), 'decided automatically': len(a),
-                     'coverage': len(a) / max(len(d), 1), 'errors among them': k, 'observed error': k / len(a) if len(a) else np.nan,
-                     f'error bound ({1-delta:.0%})': error_bound(k, len(a), delta),
-                     'promised bound': max([b for b in prom if b is not None], default=np.nan)})
-    return pd.DataFrame(rows).set_index('predicted class')
-
-# %% ../nbs/02b_calibrate.ipynb #e76a5888
-def plot_reliability(before:np.ndarray, # Probabilities [N, C] before calibration
-                     after:np.ndarray|None, # After (None: only before)
-                     labels:np.ndarray, # True class indices [N]
-                     n_bins:int=15, # Equal-width bins of the top probability
-                     title:str='Reliability' # Axes title
-                    ):
-    "Accuracy against mean confidence per bin, before and after calibration, with each curve's ECE in the legend"
-    import matplotlib.pyplot as plt
-    fig, ax = plt.subplots(figsize=(6.4, 4.2), layout='constrained')
-    ax.plot([0, 1], [0, 1], color='grey', lw=1, ls='--', label='calibrated')
-    for p, name, col in ((before, 'before', 'tab:orange'), (after, 'after', 'tab:blue')):
-        if p is None: continue
-        t = reliability_table(p, labels, n_bins)
-        ax.plot(t['confidence'], t['accuracy'], 'o-', color=col, label=f"{name}: ECE {ece(p, labels, n_bins):.2%}")
-    ax.set_xlabel('mean top probability in the bin'); ax.set_ylabel('share right in the bin'); ax.set_title(title)
-    ax.set_xlim(0, 1.01); ax.set_ylim(0, 1.01); fig.legend(loc='outside right upper', fontsize=9)
-    return fig
-
-# %% ../nbs/02b_calibrate.ipynb #337719fb
-def calibration_section(oof:pd.DataFrame, # Held-out scores (a run's or a CV's `oof.csv`)
-                        alpha:float=.005, # Largest error rate among the parts accepted alone
-                        delta:float=.05 # The bounds hold with probability ≥ 1−delta
-                       ) -> tuple:
-    "`(markdown paragraph, accept_table, crossfit table, fits)` for a report"
-    cf, fits = crossfit(oof, alpha, delta); t = accept_table(cf, fits); a = t.loc['all parts']
-    probs, y, _ = score_arrays(oof)
-    ts = [f['temperature'] for f in fits.values()]; rules = sorted({f['rule'] for f in fits.values()})
-    few = sorted({c for f in fits.values() for c in f['too_few']}); f0 = next(iter(fits.values()))
-    grp = 'the other folds' if len(fits) > 2 else 'the other half of the validation images'
-    md = (f"**Calibration** (temperature {min(ts):.3g}–{max(ts):.3g}, each image's fitted on {grp}): ECE {ece(probs, y):.2%} → "
-          f"{ece(score_arrays(cf)[0], y):.2%}. **Auto-accept** at α = {alpha:.1%}, δ = {delta:.0%} "
-          f"(Clopper–Pearson, Learn then Test with fixed-sequence walks; rule: {', '.join(rules)}): {a['coverage']:.1%} of the parts are decided "
-          f"automatically, {int(a['errors among them'])} wrong among {int(a['decided automatically'])} "
-          f"(≤ {a[f'error bound ({1-delta:.0%})']:.2%} at {1-delta:.0%} confidence); the rest go to a person.")
-    if few: md += (f" Too few calibration images per predicted class for a per-class bound of {alpha:.1%}: {', '.join(few)} "
-                   f"(each needs ≥ {f0['per_class'][few[0]]['min_images']} error-free images), so one threshold serves all classes.")
-    if a['decided automatically'] == 0: md += f" No threshold could be certified: stating {alpha:.1%} needs at least {min_images(alpha, delta / len(STARTS))} error-free held-out images."
-    return md, t, cf, fits

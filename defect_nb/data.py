@@ -12,14 +12,15 @@ from PIL import Image, UnidentifiedImageError
 from fastcore.parallel import parallel
 from sklearn.model_selection import StratifiedGroupKFold
 from .images import IMG_EXTS, load_image, to_rgb, exif_upright
-from .core import ConfigError, DataError, DataWarning, NEU_CLS_ABBR, repo_root, run_cli
+from .core import ConfigError, DataError, DataWarning, NEU_CLS_ABBR, repo_root
+from .cli import command
+from .runs import write_csv_atomic
 from .synth import synth_dataset, SYNTH_VERSION
 
 # %% auto #0
-__all__ = ['MIN_SIDE', 'MAX_MPX', 'FOLDS_COLS', 'LAYOUTS', 'SKIP_DIRS', 'DEMO_PER_CLASS', 'detect_layout', 'discover',
-           'pixel_hash', 'check_image', 'validate_images', 'make_folds', 'excluded_path', 'load_folds', 'build_folds',
-           'subsample_folds', 'check_folds', 'imbalance_note', 'DataSource', 'default_cache', 'find_neu',
-           'committed_folds', 'resolve_data', 'defect_folds']
+__all__ = ['MIN_SIDE', 'MAX_MPX', 'FOLDS_COLS', 'LAYOUTS', 'SKIP_DIRS', 'scan_images', 'detect_layout', 'discover', 'pixel_hash',
+           'check_image', 'validate_images', 'make_folds', 'excluded_path', 'load_folds', 'build_folds',
+           'subsample_folds', 'check_folds', 'imbalance_note', 'defect_folds']
 
 # %% ../nbs/01_data.ipynb #6142aad9
 MIN_SIDE = 8 # images smaller than this (pixels, either side) are excluded
@@ -41,10 +42,15 @@ _NEU_DET_RE = re.compile(r'^(.+)_(\d+)$')
 _NEU_CLS_RE = re.compile(r'^(Cr|In|Pa|PS|RS|Sc)_(\d+)$')
 
 # %% ../nbs/01_data.ipynb #3979fcdf
-def _scan(root:Path):
-    "Image files below `root` (posix paths relative to it, sorted) and a count of skipped files by kind"
-    imgs, skipped = [], {}
-    for d, dirs, files in os.walk(root):
+def scan_images(root:Path):
+    "Image files below `root` (posix paths relative to it, sorted; folders that are symbolic links followed, each real folder once) and a count of skipped files by kind"
+    imgs, skipped, seen = [], {}, set()
+    for d, dirs, files in os.walk(root, followlinks=True): # a class folder may be a symbolic link: followed
+        real = os.path.realpath(d)
+        if real in seen: # a link back to a folder already read: read once, said once
+            warnings.warn(f"skipped folder {d}: a link to {real}, which is already read", DataWarning, stacklevel=2)
+            dirs[:] = []; continue
+        seen.add(real)
         for o in dirs:
             if (o.startswith('.') or o.lower() in SKIP_DIRS) and o.lower() != '__macosx':
                 n = sum(f.lower().endswith(IMG_EXTS) for _, _, fs in os.walk(Path(d, o)) for f in fs)
@@ -89,7 +95,7 @@ def detect_layout(root:str|Path # Data folder, or a CSV file
     root = Path(root)
     if root.is_file() and root.suffix.lower() == '.csv': return 'csv'
     if not root.is_dir(): raise DataError(f"data folder {root} does not exist; pass a folder in one of the accepted layouts")
-    return _layout(root, _scan(root)[0])
+    return _layout(root, scan_images(root)[0])
 
 # %% ../nbs/01_data.ipynb #ec8e5207
 def _labels(layout, imgs):
@@ -159,7 +165,7 @@ def discover(root:str|Path, # Data folder (or a CSV file whose folder is the dat
     skipped = {}
     if csv is not None: layout, df = 'csv', _read_csv(root, csv, image_col, label_col, fold_col)
     else:
-        imgs, skipped = _scan(root)
+        imgs, skipped = scan_images(root)
         layout = _layout(root, imgs)
         labels, split = _labels(layout, imgs)
         df = pd.DataFrame({'images': imgs, 'label': labels})
@@ -252,17 +258,6 @@ def make_folds(df:pd.DataFrame, # Usable images, from `validate_images` (`dup_gr
     return pd.DataFrame({'images': df.images.to_numpy(), 'label': df.label.to_numpy(), 'fold': fold,
                          'dup_group': groups.to_numpy(), **{c: df[c].to_numpy() for c in extra}})
 
-def _write_csv(df:pd.DataFrame, path:Path):
-    "Write `df` deterministically, atomically (temporary file + rename)"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, t = tempfile.mkstemp(dir=path.parent, prefix=f'.{path.name}.', suffix='.tmp')
-    try:
-        with os.fdopen(fd, 'w', newline='') as f: df.to_csv(f, index=False, lineterminator='\n')
-        os.chmod(t, 0o644); os.replace(t, path)
-    except BaseException:
-        if os.path.exists(t): os.unlink(t)
-        raise
-
 def excluded_path(folds_csv:str|Path) -> Path:
     "Where the listing of the files excluded from `folds_csv` goes: `<name>.excluded.csv` beside it"
     p = Path(folds_csv)
@@ -303,8 +298,8 @@ def build_folds(root:str|Path, # Data folder in any accepted layout, or a CSV (i
     out = Path(out) if out else (root/'folds.csv' if csv is None else Path(root, Path(csv).stem + '_folds.csv'))
     exc = excluded_path(out)
     try:
-        _write_csv(folds, out)
-        if len(excluded): _write_csv(excluded, exc)
+        write_csv_atomic(folds, out)
+        if len(excluded): write_csv_atomic(excluded, exc)
         elif exc.exists(): exc.unlink()
     except OSError as e: raise DataError(f"cannot write {out}: {e.strerror}; pass another output path (-o)") from None
     if verbose:
@@ -348,151 +343,24 @@ def imbalance_note(df:pd.DataFrame, # A folds table (`label` column)
             f"the largest class is {n.max()/n.sum():.0%} of the data). Read macro F1 and the per-class recall, not accuracy; "
             "`class_balance: weights` or `sampler` in the config counters it.")
 
-# %% ../nbs/01_data.ipynb #9f8f34bb
-DEMO_PER_CLASS = 50 # demo images per class when `n_per_class` is not given
-
-@dataclass
-class DataSource:
-    "The images a run uses: where they are and which folds file describes them"
-    root: Path # Folder the `images` paths are relative to
-    folds_csv: Path # Folds file (`images,label,fold,dup_group`)
-    is_demo: bool = False # Generated demo data rather than real images
-    excluded_csv: Path|None = None # Listing of the excluded files (None when nothing was excluded)
-    name: str = '' # Short name for reports
-    n_per_class: int|None = None # Subsample to this many images per class on `load`
-
-    def load(self, n_folds:int|None=None # Check the folds against this number (a run's `cfg.n_folds`)
-            ) -> pd.DataFrame:
-        "The folds table a run uses: the folds file (its folds checked against `n_folds`), subsampled to `n_per_class`"
-        if self.n_per_class and n_folds and self.n_per_class < n_folds:
-            raise ConfigError(f"n_per_class {self.n_per_class} is smaller than the {n_folds} folds: some folds would get no image of a class; "
-                              f"use n_per_class >= {n_folds}")
-        df = load_folds(self.folds_csv)
-        return subsample_folds(check_folds(df, n_folds, self.folds_csv) if n_folds else df, self.n_per_class)
-
-def default_cache() -> Path:
-    "Folder for generated demo data and folds files"
-    if os.environ.get('DEFECT_NB_CACHE'): return Path(os.environ['DEFECT_NB_CACHE']).expanduser()
-    r = repo_root()
-    return r/'data' if r is not None else Path('~/.cache/defect_nb').expanduser()
-
-def find_neu() -> Path|None:
-    "The NEU data folder: `$DEFECT_NB_DATA` or `<repo>/data/neu-det`, if it exists"
-    r = repo_root()
-    for c in (os.environ.get('DEFECT_NB_DATA'), r/'data'/'neu-det' if r else None):
-        if c and Path(c).expanduser().is_dir(): return Path(c).expanduser()
-    return None
-
-def committed_folds() -> Path|None:
-    "The NEU folds file committed with the repository (`data/neu_folds.csv`), if this is a checkout"
-    r = repo_root()
-    return r/'data'/'neu_folds.csv' if r is not None and (r/'data'/'neu_folds.csv').exists() else None
-
-# %% ../nbs/01_data.ipynb #73336a51
-def _fingerprint(root:Path, csv=None) -> str:
-    "Hash of the image listing below `root` (paths, sizes, modification times) and of `csv`"
-    h = hashlib.sha1()
-    for p in _scan(root)[0] if csv is None else []:
-        st = os.stat(root/p); h.update(f"{p}\t{st.st_size}\t{st.st_mtime_ns}\n".encode())
-    if csv is not None: h.update(Path(csv).read_bytes())
-    return h.hexdigest()
-
-def _cached_folds(root:Path, csv, base:Path, n_folds, seed, verbose) -> Path:
-    "Build (or reuse) the folds file of `root` in the cache"
-    key = hashlib.sha1(str((root.resolve(), Path(csv).resolve() if csv else None)).encode()).hexdigest()[:8]
-    slug = re.sub(r'[^A-Za-z0-9_.-]+', '_', (Path(csv).stem if csv else root.name) or 'data')
-    out = base/'local'/f"{slug}-{key}-k{n_folds}-s{seed}.csv"
-    meta = out.with_suffix('.json')
-    fp = _fingerprint(root, csv)
-    try: ok = out.exists() and json.loads(meta.read_text()).get('fingerprint') == fp
-    except (OSError, ValueError): ok = False
-    if not ok:
-        build_folds(root, out, n_folds, seed, csv=csv, verbose=verbose)
-        meta.write_text(json.dumps(dict(root=str(root.resolve()), csv=str(csv) if csv else None, n_folds=n_folds, seed=seed, fingerprint=fp)))
-    elif verbose: print(f"using cached folds {out}")
-    return out
-
-def _demo_source(base:Path, per_class:int, seed:int, n_folds:int, fold_seed:int, verbose:bool) -> DataSource:
-    "The demo set in the cache, generated on first use (atomically: parallel runs may race)"
-    d = base/'demo'/f"seed{seed}-n{per_class}-v{SYNTH_VERSION}"
-    if not (d/'images').is_dir():
-        d.parent.mkdir(parents=True, exist_ok=True)
-        t = Path(tempfile.mkdtemp(dir=d.parent, prefix='.tmp-')); os.chmod(t, 0o755)
-        synth_dataset(t, per_class, seed, verbose=verbose)
-        try: os.rename(t, d)
-        except OSError: shutil.rmtree(t, ignore_errors=True) # another process finished first
-    f = d/f"folds-k{n_folds}-s{fold_seed}.csv"
-    if not f.exists(): build_folds(d, f, n_folds, fold_seed, verbose=verbose)
-    return DataSource(d, f, is_demo=True, name='demo', n_per_class=None)
-
-# %% ../nbs/01_data.ipynb #d81e8668
-def resolve_data(data:str|Path|None=None, # Data folder, folds CSV or Hydrogen Torch CSV; None: NEU if found, else demo
-                 n_per_class:int|None=None, # Subsample per class (for the demo: generate this many)
-                 cache:str|Path|None=None, # Where demo data and folds files go (default: `default_cache()`)
-                 n_folds:int=5, # Folds for a folds file built here
-                 seed:int=42, # Fold seed for a folds file built here
-                 verbose:bool=True # Print what is used
-                ) -> DataSource:
-    "Pick the images and folds file a run uses (see above)"
-    base = Path(cache).expanduser() if cache else default_cache()
-    if data is None:
-        data = find_neu()
-        if data is None:
-            src = _demo_source(base, max(n_per_class or DEMO_PER_CLASS, n_folds), 0, n_folds, seed, verbose)
-            src.n_per_class = n_per_class
-            if verbose: print(f"no NEU data found (set $DEFECT_NB_DATA or link <repo>/data/neu-det): using demo data {src.root}")
-            return src
-    p = Path(data).expanduser()
-    if not p.exists(): raise DataError(f"data {p} does not exist; pass a data folder, a folds CSV or a Hydrogen Torch CSV")
-    csv = None
-    if p.is_file():
-        if p.suffix.lower() != '.csv': raise DataError(f"data {p} is a file but not a CSV; pass a data folder or a CSV")
-        try: cols = set(pd.read_csv(p, nrows=0).columns)
-        except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as e:
-            raise DataError(f"{p} is not a readable CSV ({str(e).splitlines()[0]}); pass a comma-separated file with a header row") from None
-        if {'images','label','fold'} <= cols:
-            df = load_folds(p)
-            miss = [o for o in df.images if not (p.parent/o).is_file()]
-            if miss: raise DataError(f"image {miss[0]!r} listed in {p} does not exist under {p.parent} ({len(miss)} of {len(df)} missing); "
-                                     "keep the folds CSV in the data folder")
-            check_folds(df, n_folds, p)
-            if verbose: print(f"using folds file {p}")
-            return DataSource(p.parent, p, False, None, p.stem, n_per_class)
-        root, csv = p.parent, p
-    else: root = p
-    cf = committed_folds()
-    if csv is None and cf is not None and (n_folds, seed) == (5, 42):
-        try: same = discover(root, verbose=False)[['images','label']].equals(load_folds(cf)[['images','label']])
-        except DataError: same = False
-        if same:
-            if verbose: print(f"NEU data {root}: using the committed folds file {cf}")
-            return DataSource(root, cf, False, None, 'neu-det', n_per_class)
-    out = _cached_folds(root, csv, base, n_folds, seed, verbose)
-    exc = excluded_path(out)
-    return DataSource(root, out, False, exc if exc.exists() else None, (csv.stem if csv else root.name), n_per_class)
-
 # %% ../nbs/01_data.ipynb #bcd5743b
-def _folds_cmd(root:str, # Data folder in any accepted layout, or a Hydrogen Torch CSV
-               out:str=None, # Folds CSV to write, also -o (default: ROOT/folds.csv)
-               n_folds:int=5, # Number of folds
-               seed:int=42, # Seed of the fold assignment
-               strict:bool=False, # Fail naming the first unusable image instead of excluding it
-               csv:str=None, # A CSV listing the images, paths relative to ROOT
-               image_col:str='images', # CSV column with image paths
-               label_col:str='label', # CSV column with class names
-               fold_col:str=None, # CSV column with fold numbers to keep
-               force:bool=False # Replace an existing folds file
-              ):
+@command(aliases={'-o': '--out'})
+def defect_folds(root:str, # Data folder in any accepted layout, or a Hydrogen Torch CSV
+                 out:str=None, # Folds CSV to write, also -o (default: ROOT/folds.csv)
+                 n_folds:int=5, # Number of folds
+                 seed:int=42, # Seed of the fold assignment
+                 strict:bool=False, # Fail naming the first unusable image instead of excluding it
+                 csv:str=None, # A CSV listing the images, paths relative to ROOT
+                 image_col:str='images', # CSV column with image paths
+                 label_col:str='label', # CSV column with class names
+                 fold_col:str=None, # CSV column with fold numbers to keep
+                 force:bool=False # Replace an existing folds file
+                ):
     "Write a stratified k-fold file (images,label,fold,dup_group) for the images in ROOT, excluding unusable files (options may be spelt --n-folds etc.)"
     r = Path(root)
     dest = Path(out) if out else (r/'folds.csv' if r.is_dir() and csv is None else
-                                  (r.parent if r.is_file() else r)/(Path(csv or r).stem + '_folds.csv'))
+                             (r.parent if r.is_file() else r)/(Path(csv or r).stem + '_folds.csv'))
     ins = [Path(o).resolve() for o in (csv and (r/csv if (r/csv).exists() else Path(csv)), r if r.is_file() else None) if o]
     if dest.resolve() in ins: raise DataError(f"the output {dest} is the input CSV; pass another output path (-o)")
     if dest.exists() and not force: raise DataError(f"{dest} exists; pass --force to replace it, or another output path (-o)")
     build_folds(root, out, n_folds, seed, strict, csv, image_col, label_col, fold_col)
-
-def defect_folds(argv:list|None=None # Arguments (default: the command line)
-                ):
-    "CLI: write the folds file of a data folder (`defect_folds --help`)"
-    run_cli(_folds_cmd, 'defect_folds', argv, {'-o': '--out'})

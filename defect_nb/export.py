@@ -8,7 +8,8 @@ import json
 from pathlib import Path
 from torch import nn
 from safetensors.torch import save_file
-from .core import Config, CHOICES, file_sha256
+from .core import Config, CHOICES, UserError
+from .env import file_sha256
 from .learner import build_model
 
 # %% auto #0
@@ -48,7 +49,7 @@ def model_from_meta(meta:dict # A `model.json` as written by `export_model`
 # %% ../nbs/02a_export.ipynb #5be51feb
 MODEL_FILES = ('model.json', 'model.safetensors')
 
-class ModelFormatError(ValueError):
+class ModelFormatError(UserError, ValueError):
     "An export that this version of defect_nb cannot read"
 
 def find_model_dir(path:str|Path # A model folder, one of its two files, or a folder with one model folder below it

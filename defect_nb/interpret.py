@@ -17,35 +17,48 @@ from .cam import *
 from .cam import gradcam_logits
 
 # %% auto #0
-__all__ = ['LOC_COLS', 'oof_classes', 'per_class_metrics', 'confusion', 'plot_confusion', 'smooth', 'plot_history', 'ht_seed_run',
-           'epoch_train_loss', 'plot_vs_ht', 'top_losses', 'plot_top_losses', 'f1_interval', 'paired_f1_diff',
-           'error_table', 'plot_errors', 'coverage_table', 'coverage_sentence', 'plot_coverage', 'plot_gradcam',
-           'gradcam_picks', 'gradcam_examples', 'cam_localisation', 'localisation_summary', 'plot_localisation',
-           'localisation_section']
+__all__ = ['read_table', 'oof_classes', 'toy_oof', 'per_class_metrics', 'confusion', 'plot_confusion', 'smooth', 'plot_history',
+           'ht_seed_run', 'epoch_train_loss', 'plot_vs_ht', 'top_losses', 'toy_images', 'f1_interval', 'paired_f1_diff',
+           'top2', 'coverage_table', 'coverage_sentence', 'plot_coverage']
 
 # %% ../nbs/04_interpret.ipynb #0e3c0618
 from .images import load_image
 from .calibrate import error_bound
 
 # %% ../nbs/04_interpret.ipynb #af1655df
-def _df(x) -> pd.DataFrame:
+def read_table(x) -> pd.DataFrame:
     "`x` if it is a DataFrame, else read the CSV file at path `x`"
     return x if isinstance(x, pd.DataFrame) else pd.read_csv(x)
 
 def oof_classes(oof:pd.DataFrame|str|Path # Out-of-fold table (or its CSV path)
                ) -> list:
     "The class names in vocab order (from the `prob_<class>` columns), else sorted labels and predictions"
-    oof = _df(oof)
+    oof = read_table(oof)
     cs = [c[5:] for c in oof.columns if c.startswith('prob_')]
     extra = sorted((set(map(str, oof['label'])) | set(map(str, oof['pred']))) - set(cs))
     return cs + extra
+
+# %% ../nbs/04_interpret.ipynb #23cbe75a
+def toy_oof(labels, preds, classes, seed=0):
+    "A made-up out-of-fold table (for examples and tests): plausible probabilities, the predicted class the largest"
+    rng = np.random.default_rng(seed)
+    p = rng.dirichlet(np.ones(len(classes)), len(labels))
+    for i, c in enumerate(preds):
+        j = classes.index(c); k = p[i].argmax()
+        p[i, [j, k]] = p[i, [k, j]]
+    df = pd.DataFrame(dict(images=[f'{l}/{i}.png' for i, l in enumerate(labels)], label=labels,
+                           fold=0, pred=preds))
+    for j, c in enumerate(classes): df[f'prob_{c}'] = p[:, j]
+    df['loss'] = -np.log([p[i, classes.index(l)] for i, l in enumerate(labels)])
+    df['correct'] = df['pred'] == df['label']
+    return df
 
 # %% ../nbs/04_interpret.ipynb #fddc90be
 def per_class_metrics(oof:pd.DataFrame|str|Path, # Out-of-fold table (or its CSV path)
                       classes:list|None=None # Class order; default: `oof_classes(oof)`
                      ) -> pd.DataFrame:
     "Precision, recall, F1 and support per class, and their macro average (support: the total)"
-    oof = _df(oof); classes = list(classes or oof_classes(oof))
+    oof = read_table(oof); classes = list(classes or oof_classes(oof))
     y, p = oof['label'].astype(str), oof['pred'].astype(str)
     pr, rc, f1, s = precision_recall_fscore_support(y, p, labels=classes, zero_division=0)
     df = pd.DataFrame(dict(precision=pr, recall=rc, f1=f1, support=s), index=pd.Index(classes, name='class'))
@@ -57,20 +70,11 @@ def confusion(oof:pd.DataFrame|str|Path, # Out-of-fold table (or its CSV path)
               classes:list|None=None # Class order; default: `oof_classes(oof)`
              ) -> pd.DataFrame:
     "Counts of (actual, predicted) pairs: rows `Actual`, columns `Predicted`"
-    oof = _df(oof); classes = list(classes or oof_classes(oof))
+    oof = read_table(oof); classes = list(classes or oof_classes(oof))
     cm = confusion_matrix(oof['label'].astype(str), oof['pred'].astype(str), labels=classes)
     return pd.DataFrame(cm, index=pd.Index(classes, name='Actual'), columns=pd.Index(classes, name='Predicted'))
 
-# %% ../nbs/04_interpret.ipynb #81af2201
-def _grid_fig(n, ncols, size=3.):
-    "A figure with `n` image axes in rows of `ncols` (unused axes hidden), ticks off"
-    ncols = max(1, min(ncols, n)); nrows = max(1, -(-n // ncols))
-    fig, axs = plt.subplots(nrows, ncols, squeeze=False, figsize=(size*ncols, size*nrows + .5), layout='constrained')
-    for i, ax in enumerate(axs.flat):
-        ax.set_xticks([]); ax.set_yticks([])
-        if i >= n: ax.set_axis_off()
-    return fig, axs
-
+# %% ../nbs/04_interpret.ipynb #cea482fe
 def plot_confusion(oof:pd.DataFrame|str|Path, # Out-of-fold table (or its CSV path)
                    classes:list|None=None, # Class order; default: `oof_classes(oof)`
                    title:str='Confusion matrix', # Axes title
@@ -112,7 +116,7 @@ def plot_history(steps:pd.DataFrame|str|Path|None, # Per-step table `step, epoch
                  title:str|None=None # Figure title; default 'Training history'
                 ) -> Figure:
     "Losses (per step, smoothed, and validation per epoch), macro F1 and accuracy per epoch, and the learning rate"
-    h = _df(history); s = None if steps is None else _df(steps)
+    h = read_table(history); s = None if steps is None else read_table(steps)
     fig, (a, b, c) = plt.subplots(1, 3, figsize=(15, 4), layout='constrained')
     if s is not None and len(s):
         a.plot(s['step'], s['loss'], lw=.8, alpha=.35, color='C0', label='train (step)')
@@ -157,7 +161,7 @@ def ht_seed_run(path:str|Path|None=None # Hydrogen Torch chart JSON; default: th
 def epoch_train_loss(steps:pd.DataFrame|str|Path # Per-step table `step, epoch, loss` (or its CSV path)
                     ) -> pd.Series:
     "Mean training loss of each epoch (what Hydrogen Torch's charts average), indexed by epoch"
-    return _df(steps).groupby('epoch')['loss'].mean()
+    return read_table(steps).groupby('epoch')['loss'].mean()
 
 def plot_vs_ht(steps:pd.DataFrame|str|Path, # This run's per-step table (or CSV path)
                history:pd.DataFrame|str|Path, # This run's per-epoch table (or CSV path)
@@ -165,7 +169,7 @@ def plot_vs_ht(steps:pd.DataFrame|str|Path, # This run's per-step table (or CSV 
                ht:tuple|None=None # (steps, history) of the Hydrogen Torch run; default `ht_seed_run()`
               ) -> Figure:
     "Mean training loss, validation loss and validation accuracy/macro F1 per epoch, beside Hydrogen Torch's logged run"
-    s, h = _df(steps), _df(history)
+    s, h = read_table(steps), read_table(history)
     hs, hh = ht or ht_seed_run()
     fig, (a, b, c) = plt.subplots(1, 3, figsize=(15, 4), layout='constrained')
     e, he = epoch_train_loss(s), epoch_train_loss(hs)
@@ -188,36 +192,26 @@ def top_losses(oof:pd.DataFrame|str|Path, # Out-of-fold table (or its CSV path)
                k:int=9 # How many rows
               ) -> pd.DataFrame:
     "The `k` rows with the highest loss, with `prob` = the probability of the predicted class"
-    oof = _df(oof).copy()
+    oof = read_table(oof).copy()
     oof['prob'] = [r[f'prob_{p}'] if f'prob_{p}' in r else np.nan for p, (_, r) in zip(oof['pred'], oof.iterrows())]
     cols = ['images', 'label', 'pred', 'loss', 'prob'] + [c for c in ('fold', 'correct') if c in oof]
     return oof.sort_values('loss', ascending=False, kind='stable').head(k)[cols]
 
-# %% ../nbs/04_interpret.ipynb #1744799c
-def _open(path) -> Image.Image:
-    "An RGB image from `path`, with a clear error when it is missing"
-    path = Path(path)
-    if not path.exists(): raise FileNotFoundError(f"image {path} does not exist: is `root` the data root the oof paths are relative to?")
-    return load_image(path)
-
-def _path(root, p) -> Path: return Path(p) if root is None else Path(root)/p
-
-def plot_top_losses(oof:pd.DataFrame|str|Path, # Out-of-fold table (or its CSV path)
-                    root:str|Path|None, # Data root the `images` paths are relative to
-                    k:int=9, # How many images
-                    ncols:int=3, # Images per row
-                    title:str='Top losses' # Figure title
-                   ) -> Figure:
-    "Grid of the `k` highest-loss images titled actual / predicted / loss / probability of the prediction"
-    tl = top_losses(oof, k)
-    ims = [_open(_path(root, p)) for p in tl['images']]
-    fig, axs = _grid_fig(len(tl), ncols)
-    for ax, im, (_, r) in zip(axs.flat, ims, tl.iterrows()):
-        ax.imshow(im)
-        ax.set_title(f"{r['label']} / {r['pred']}\n{r['loss']:.2f} / {r['prob']:.2f}", fontsize=10,
-                     color='black' if r['label'] == r['pred'] else 'firebrick')
-    fig.suptitle(f'{title}: actual / predicted / loss / probability of the prediction')
-    return fig
+# %% ../nbs/04_interpret.ipynb #9036c882
+def toy_images(root, n=2, size=64, seed=0):
+    "Made-up grey images (for examples and tests): `n` per class (dark, bright, checker) under `root/<class>/`, the 16 px defect somewhere random; returns the table"
+    rng, rows, s = np.random.default_rng(seed), [], size//4
+    ij = np.add.outer(np.arange(s), np.arange(s)) % 2
+    pats = dict(dark=np.zeros((s, s)), bright=np.full((s, s), 255.), checker=255.*ij)
+    for c, pat in pats.items():
+        (Path(root)/c).mkdir(parents=True, exist_ok=True)
+        for i in range(n):
+            a = 128 + rng.normal(0, 12, (size, size))
+            y0, x0 = rng.integers(0, size - s, 2)
+            a[y0:y0+s, x0:x0+s] = pat
+            Image.fromarray(a.clip(0, 255).astype(np.uint8)).convert('RGB').save(Path(root)/c/f'{i}.png')
+            rows.append(dict(images=f'{c}/{i}.png', label=c, fold=0, box=(int(y0), int(x0), s)))
+    return pd.DataFrame(rows)
 
 # %% ../nbs/04_interpret.ipynb #386e77d3
 def _boot_f1(y:np.ndarray, # True labels
@@ -241,7 +235,7 @@ def f1_interval(oof:pd.DataFrame|str|Path, # Out-of-fold table (or its CSV path)
                 seed:int=0 # Seed of the resampling (the interval is reproducible)
                ) -> tuple[float, float]:
     "Percentile bootstrap interval of the macro F1 (images resampled with replacement)"
-    d = _df(oof)
+    d = read_table(oof)
     if not len(d): return (np.nan, np.nan)
     idx = np.random.default_rng(seed).integers(0, len(d), (n, len(d)))
     f = _boot_f1(d['label'].astype(str).to_numpy(), d['pred'].astype(str).to_numpy(), idx)
@@ -255,7 +249,7 @@ def paired_f1_diff(oof_a:pd.DataFrame|str|Path, # Predictions of A (`images`, `l
                    seed:int=0 # Seed of the resampling
                   ) -> dict:
     "Macro F1 of A and B on their shared images, the difference B − A and its paired percentile-bootstrap interval"
-    a, b = _df(oof_a), _df(oof_b)
+    a, b = read_table(oof_a), read_table(oof_b)
     m = a[['images', 'label', 'pred']].merge(b[['images', 'label', 'pred']], on='images', suffixes=('_a', '_b'))
     if not len(m): raise ValueError("the two prediction tables share no image: compare runs of the same fold, or CVs of the same folds file")
     bad = m[m['label_a'].astype(str) != m['label_b'].astype(str)]
@@ -270,44 +264,19 @@ def paired_f1_diff(oof_a:pd.DataFrame|str|Path, # Predictions of A (`images`, `l
                 a_right_b_wrong=int(((m.pred_a == m.label_a) & (m.pred_b != m.label_a)).sum()))
 
 # %% ../nbs/04_interpret.ipynb #e3c8237d
-def _top2(oof:pd.DataFrame) -> pd.DataFrame:
+def top2(oof:pd.DataFrame) -> pd.DataFrame:
     "Top probability, the runner-up class and its probability of each row"
     cs = oof_classes(oof); P = oof[[f'prob_{c}' for c in cs]].to_numpy(float)
     o = np.argsort(-P, 1)
     return pd.DataFrame(dict(prob=P[np.arange(len(P)), o[:, 0]], runner_up=[cs[j] for j in o[:, 1]],
                              runner_up_prob=P[np.arange(len(P)), o[:, 1]]), index=oof.index)
 
-def error_table(oof:pd.DataFrame|str|Path # Out-of-fold table (or its CSV path)
-               ) -> pd.DataFrame:
-    "Every misclassified image: file, true and predicted class, the prediction's probability, the runner-up class and its probability (most confident first)"
-    d = _df(oof); d = d[d['label'].astype(str) != d['pred'].astype(str)]
-    t = pd.concat([d[['images', 'label', 'pred'] + [c for c in ('fold',) if c in d]], _top2(d)], axis=1)
-    return t.sort_values('prob', ascending=False, kind='stable').reset_index(drop=True)
-
-# %% ../nbs/04_interpret.ipynb #ded7c701
-def plot_errors(oof:pd.DataFrame|str|Path, # Out-of-fold table (or its CSV path)
-                root:str|Path|None, # Data root the `images` paths are relative to
-                max_n:int=48, # At most this many (the most confident errors first)
-                ncols:int=6, # Images per row
-                title:str='Misclassified images' # Figure title
-               ) -> Figure|None:
-    "Thumbnails of the misclassified images titled file name, true → predicted (probability) and the runner-up; None when there is none"
-    every = error_table(oof); et = every.head(max_n)
-    if not len(et): return None
-    fig, axs = _grid_fig(len(et), ncols, size=2.3)
-    for ax, (_, r) in zip(axs.flat, et.iterrows()):
-        ax.imshow(_open(_path(root, r['images'])))
-        ax.set_title(f"{Path(str(r['images'])).name}\n{r['label']} → {r['pred']} ({r['prob']:.2f})\nrunner-up {r['runner_up']} ({r['runner_up_prob']:.2f})",
-                     fontsize=7.5, color='firebrick')
-    fig.suptitle(f"{title}: file, true → predicted (probability), runner-up" + (f" (the {max_n} most confident of {len(every)})" if len(every) > max_n else ''))
-    return fig
-
 # %% ../nbs/04_interpret.ipynb #180d61e2
 def coverage_table(oof:pd.DataFrame|str|Path, # Out-of-fold table (or its CSV path)
                    thresholds=(.5, .6, .7, .8, .9, .95, .99) # Confidence thresholds T
                   ) -> pd.DataFrame:
     "Per threshold T: images decided automatically (top probability ≥ T), their share, the errors among them, their rate and its 95 % upper bound (Clopper–Pearson), and the images left for review"
-    d = _df(oof); conf = _top2(d)['prob'].to_numpy(); wrong = (d['label'].astype(str) != d['pred'].astype(str)).to_numpy()
+    d = read_table(oof); conf = top2(d)['prob'].to_numpy(); wrong = (d['label'].astype(str) != d['pred'].astype(str)).to_numpy()
     rows = []
     for t in thresholds:
         auto = conf >= t; n, e = int(auto.sum()), int((auto & wrong).sum())
@@ -323,7 +292,7 @@ def coverage_sentence(oof:pd.DataFrame|str|Path, # Out-of-fold table (or its CSV
     n, e, rev = (int(r[k]) for k in ('decided automatically', 'errors among them', 'to review'))
     err = f"{r['error rate']:.1%} error ({e} of {n}; at most {r['error bound (95%)']:.1%} at 95 % confidence)" if n else 'no part decided'
     s = f"At confidence ≥ {t:g}, {r['share decided']:.0%} of the parts are decided automatically with {err}; {rev} go to manual review."
-    top = _top2(d)['prob'].max() if len(d := _df(oof)) else np.nan
+    top = top2(d)['prob'].max() if len(d := read_table(oof)) else np.nan
     if not n and top == top: s += f" No part reaches {t:g}: the highest top probability is {top:.3f} (label smoothing trains probabilities away from 1; the calibrated ones, in the calibration section, are not capped)."
     return s
 
@@ -339,211 +308,3 @@ def plot_coverage(oof:pd.DataFrame|str|Path, # Out-of-fold table (or its CSV pat
     ax.set_ylim(0, 101); ax2.set_ylim(0, max(1., float(np.nanmax(100*c['error rate'])) * 1.1)); ax.set_title(title)
     fig.legend(loc='outside lower center', ncols=2, fontsize=8) # outside the axes: it covers no tick
     return fig
-
-# %% ../nbs/04_interpret.ipynb #33f085d3
-def plot_gradcam(model, # A model `nn.Sequential(body, head)` or a fastai `Learner`
-                 xb:torch.Tensor, # Normalised inputs [B,3,H,W]
-                 imgs:list|None=None, # The images to draw on (PIL); default: `xb` rescaled to [0,1]
-                 titles:list|None=None, # One title per image; default: the explained class and its probability
-                 target=None, # Class index or one per image; default: the predicted class
-                 layer:nn.Module|None=None, # Layer explained; default: the body
-                 classes:list|None=None, # Class names for the default titles
-                 ncols:int=4, # Images per row
-                 alpha:float=0.5, # Heatmap weight
-                 title:str='Grad-CAM' # Figure title
-                ) -> Figure:
-    "A grid of Grad-CAM overlays for the images of `xb`"
-    cams, logits = gradcam_logits(model, xb, target, layer)
-    probs = logits.softmax(1)
-    t = probs.argmax(1) if target is None else torch.as_tensor(target).long().expand(len(cams))
-    if imgs is None:
-        x = torch.as_tensor(xb).as_subclass(torch.Tensor).detach().float().cpu()
-        lo, hi = x.amin((1, 2, 3), keepdim=True), x.amax((1, 2, 3), keepdim=True)
-        imgs = list(((x - lo)/(hi - lo).clamp_min(1e-12)).permute(0, 2, 3, 1).numpy())
-    if titles is None:
-        name = (lambda i: classes[i]) if classes is not None else str
-        titles = [f'{name(int(c))} (p={float(p[c]):.2f})' for c, p in zip(t, probs)]
-    fig, axs = _grid_fig(len(cams), ncols)
-    for ax, im, cm, tt in zip(axs.flat, imgs, cams, titles):
-        ax.imshow(cam_overlay(im, cm, alpha)); ax.set_title(tt, fontsize=10)
-    fig.suptitle(title)
-    return fig
-
-# %% ../nbs/04_interpret.ipynb #0fd9e210
-def gradcam_picks(oof:pd.DataFrame|str|Path, # Out-of-fold table (or its CSV path)
-                  n_per_class:int=1, # Correct and wrong examples per class
-                  classes:list|None=None # Class order; default: `oof_classes(oof)`
-                 ) -> pd.DataFrame:
-    "Per actual class: the lowest-loss correct and the highest-loss wrong rows, with `kind` and `prob`"
-    oof = top_losses(oof, len(_df(oof))); classes = list(classes or oof_classes(oof))
-    ok = oof['label'].astype(str) == oof['pred'].astype(str)
-    out = []
-    for c in classes:
-        is_c = oof['label'].astype(str) == c
-        out.append(oof[is_c & ok].sort_values('loss', kind='stable').head(n_per_class).assign(kind='correct'))
-        out.append(oof[is_c & ~ok].head(n_per_class).assign(kind='wrong')) # already sorted by loss, descending
-    return pd.concat(out)
-
-# %% ../nbs/04_interpret.ipynb #466d79bf
-def _inputs(tfm, rows:pd.DataFrame, paths:list) -> torch.Tensor:
-    "Normalised inputs [B,3,H,W] for `paths` from a `DataLoaders` (`test_dl`) or a callable"
-    if hasattr(tfm, 'test_dl'):
-        try: dl = tfm.test_dl(rows.reset_index(drop=True), bs=len(rows))
-        except Exception: dl = tfm.test_dl(paths, bs=len(paths))
-        return torch.cat([b[0].as_subclass(torch.Tensor).cpu() for b in dl])
-    return torch.stack([torch.as_tensor(tfm(p)).as_subclass(torch.Tensor) for p in paths])
-
-def gradcam_examples(learn_or_model, # A fastai `Learner` or a model `nn.Sequential(body, head)`
-                     oof:pd.DataFrame|str|Path, # Out-of-fold table (or its CSV path) of that model
-                     root:str|Path|None, # Data root the `images` paths are relative to
-                     tfm=None, # `DataLoaders` or callable path -> normalised Tensor[3,H,W]; default: the Learner's `dls`
-                     n_per_class:int=1, # Correct and wrong examples per class
-                     explain:str='pred', # Class the map explains: 'pred' (what the model said) or 'actual'
-                     classes:list|None=None, # Class order = model outputs; default: `oof_classes(oof)`
-                     layer:nn.Module|None=None, # Layer explained; default: the body
-                     alpha:float=0.5, # Heatmap weight
-                     title:str='Grad-CAM' # Figure title
-                    ) -> Figure:
-    "Each class's clearest correct and worst wrong predictions as image + Grad-CAM overlay pairs, a row per class"
-    if explain not in ('pred', 'actual'): raise ValueError(f"explain must be 'pred' or 'actual', not {explain!r}")
-    if tfm is None: tfm = getattr(learn_or_model, 'dls', None)
-    if tfm is None: raise ValueError("pass `tfm`: a `DataLoaders` or a callable path -> normalised tensor")
-    classes = list(classes or oof_classes(oof))
-    picks = gradcam_picks(oof, n_per_class, classes)
-    if not len(picks): raise ValueError('the oof table has no rows to explain')
-    paths = [_path(root, p) for p in picks['images']]
-    ims = [_open(p) for p in paths]
-    xb = _inputs(tfm, picks, paths)
-    tgt = [classes.index(str(v)) for v in picks[explain if explain == 'pred' else 'label']]
-    cams = gradcam(learn_or_model, xb, tgt, layer)
-    ncols = 4*n_per_class # each example takes two panels: the image, then its Grad-CAM overlay
-    fig, axs = _grid_fig(len(classes)*ncols, ncols, size=2.4)
-    for ax in axs.flat: ax.set_axis_off()
-    slot = {}
-    for (_, r), im, cm in zip(picks.iterrows(), ims, cams):
-        key = (str(r['label']), r['kind']); slot[key] = slot.get(key, -1) + 1
-        col, colour = 2*(slot[key] + (0 if r['kind'] == 'correct' else n_per_class)), 'black' if r['kind'] == 'correct' else 'firebrick'
-        a_im, a_cam = axs[classes.index(key[0]), col], axs[classes.index(key[0]), col+1]
-        a_im.set_axis_on(); a_cam.set_axis_on()
-        a_im.imshow(im); a_cam.imshow(cam_overlay(im, cm, alpha))
-        a_im.set_title(f"{r['kind']}: {r['label']}→{r['pred']}", fontsize=8, color=colour)
-        a_cam.set_title(f"Grad-CAM (p={r['prob']:.2f})", fontsize=8, color=colour)
-    for i, c in enumerate(classes):
-        ax = axs[i, 0]
-        if not ax.images: ax.spines[:].set_visible(False)
-        ax.set_axis_on(); ax.set_ylabel(c, fontsize=11)
-    fig.suptitle(f"{title} of the {'predicted' if explain == 'pred' else 'actual'} class: "
-                 f"lowest-loss correct | highest-loss wrong")
-    return fig
-
-# %% ../nbs/04_interpret.ipynb #9309e7f4
-LOC_COLS = ['images', 'label', 'pred', 'correct', 'n_boxes', 'pointing', 'energy', 'chance']
-
-def cam_localisation(learn_or_model, # A fastai `Learner` or a model `nn.Sequential(body, head)`
-                     oof:pd.DataFrame|str|Path, # Out-of-fold table (or its CSV path) of that model
-                     root:str|Path|None, # Data root the `images` paths are relative to
-                     tfm=None, # `DataLoaders` or callable path -> normalised Tensor[3,H,W]; default: the Learner's `dls`
-                     classes:list|None=None, # Class order = model outputs; default: `oof_classes(oof)`
-                     layer:nn.Module|None=None, # Layer explained; default: the body
-                     bs:int=32 # Images per Grad-CAM batch
-                    ) -> pd.DataFrame:
-    "Per image of `oof` with boxes: its predicted class's Grad-CAM scored against them (`LOC_COLS`); empty when no image has a box file"
-    if tfm is None: tfm = getattr(learn_or_model, 'dls', None)
-    if tfm is None: raise ValueError("pass `tfm`: a `DataLoaders` or a callable path -> normalised tensor")
-    oof = _df(oof).reset_index(drop=True); classes = list(classes or oof_classes(oof))
-    paths = [_path(root, p) for p in oof['images']]
-    anns = {i: read_voc(a) for i, p in enumerate(paths) if (a := annotation_path(p)) is not None}
-    idx = [i for i, a in anns.items() if a['boxes']]
-    rows = []
-    for s in range(0, len(idx), bs):
-        ii = idx[s:s+bs]; sub = oof.iloc[ii]
-        xb = _inputs(tfm, sub, [paths[i] for i in ii])
-        masks = [image_box_mask(paths[i], tuple(xb.shape[-2:])) for i in ii]
-        tgt = [classes.index(str(v)) for v in sub['pred']]
-        for i, sc in zip(ii, localise(learn_or_model, xb, masks, tgt, layer)):
-            r = oof.loc[i]
-            rows.append(dict(images=r['images'], label=str(r['label']), pred=str(r['pred']), correct=str(r['label']) == str(r['pred']),
-                             n_boxes=len(anns[i]['boxes']), **sc))
-    return pd.DataFrame(rows, columns=LOC_COLS)
-
-# %% ../nbs/04_interpret.ipynb #b4e56053
-def _verdict(d:pd.DataFrame) -> str:
-    "above / below chance when both tests say so at 95 % (energy − chance: its mean's interval; pointing: hits against the expected Σ chance, z-score), else not distinguishable or mixed"
-    d = d.dropna(subset=['energy'])
-    if len(d) < 2: return 'too few images'
-    diff = d['energy'] - d['chance']; half = 1.96*diff.std(ddof=1)/np.sqrt(len(d))
-    p = d['chance'].clip(1e-6, 1 - 1e-6); z = (d['pointing'].sum() - p.sum())/np.sqrt((p*(1 - p)).sum())
-    lo, hi = diff.mean() - half, diff.mean() + half
-    if lo > 0 and z > 1.96: return 'above chance'
-    if hi < 0 and z < -1.96: return 'below chance'
-    return 'not distinguishable from chance' if lo <= 0 <= hi and abs(z) <= 1.96 else 'mixed'
-
-def localisation_summary(loc:pd.DataFrame|str|Path, # From `cam_localisation` (or its CSV)
-                         classes:list|None=None # Class order; default: as found
-                        ) -> pd.DataFrame:
-    "Per actual class and over all, correct and wrong predictions apart: n, empty maps (no score), mean pointing game, energy in boxes, chance, the 95 % half-width of energy − chance, and a verdict against chance (`_verdict`)"
-    loc = _df(loc); classes = list(classes or dict.fromkeys(loc['label'].astype(str)))
-    g = loc.assign(label=loc['label'].astype(str), prediction=np.where(loc['correct'].astype(bool), 'correct', 'wrong'))
-    rows = []
-    for c in [*classes, 'all']:
-        for k in ('correct', 'wrong'):
-            d = g[(g['prediction'] == k) & ((g['label'] == c) if c != 'all' else True)]
-            if not len(d): continue
-            p, e, ch = d['pointing'].mean(), d['energy'].mean(), d['chance'].mean()
-            ok = d.dropna(subset=['energy']); half = 1.96*(ok['energy'] - ok['chance']).std(ddof=1)/np.sqrt(len(ok)) if len(ok) > 1 else np.nan
-            rows.append({'class': c, 'prediction': k, 'n': len(d), 'empty maps': int(d['energy'].isna().sum()), 'pointing game': p, 'energy in boxes': e, 'chance': ch,
-                         'pointing − chance': p - ch, 'energy − chance': e - ch, '± (95 %)': half, 'verdict': _verdict(d)})
-    return pd.DataFrame(rows).set_index(['class', 'prediction'])
-
-# %% ../nbs/04_interpret.ipynb #c17930f2
-def _draw_boxes(ax, boxes:list, color:str='lime'):
-    "Outline VOC `boxes` (1-based, inclusive pixels) on an image axes"
-    from matplotlib.patches import Rectangle
-    for _, x0, y0, x1, y1 in boxes: ax.add_patch(Rectangle((x0 - 1.5, y0 - 1.5), x1 - x0 + 1, y1 - y0 + 1, fill=False, ec=color, lw=1.5))
-
-def plot_localisation(loc:pd.DataFrame|str|Path, # From `cam_localisation` (or its CSV)
-                      learn_or_model, # The model the scores are of (a `Learner` or `nn.Sequential(body, head)`)
-                      root:str|Path|None, # Data root the `images` paths are relative to
-                      tfm=None, # `DataLoaders` or callable path -> normalised Tensor[3,H,W]; default: the Learner's `dls`
-                      k:int=3, # Images of each kind
-                      classes:list|None=None, # Class order = model outputs; default: `oof_classes`-like, as found
-                      layer:nn.Module|None=None, # Layer explained; default: the body
-                      alpha:float=0.5 # Heatmap weight
-                     ) -> Figure:
-    "Image and Grad-CAM of the predicted class, boxes drawn on both: the `k` best- and `k` worst-localised images (energy minus chance)"
-    if tfm is None: tfm = getattr(learn_or_model, 'dls', None)
-    d = _df(loc).dropna(subset=['energy']).reset_index(drop=True)
-    d = d.assign(lift=d['energy'] - d['chance']).sort_values('lift', ascending=False, kind='stable')
-    if not len(d): raise ValueError('no scored image to show')
-    classes = list(classes or sorted(set(d['label'].astype(str)) | set(d['pred'].astype(str))))
-    k = min(k, len(d)); picks = pd.concat([d.head(k).assign(kind='best'), d.iloc[::-1].head(k).assign(kind='worst')])
-    paths = [_path(root, p) for p in picks['images']]
-    xb = _inputs(tfm, picks, paths)
-    cams = gradcam(learn_or_model, xb, [classes.index(str(v)) for v in picks['pred']], layer)
-    fig, axs = _grid_fig(4*k, 4, size=2.6)
-    for j, ((_, r), p, cm) in enumerate(zip(picks.iterrows(), paths, cams)):
-        row, col = j % k, (0 if r['kind'] == 'best' else 2)
-        im, boxes = _open(p), read_voc(annotation_path(p))['boxes']
-        for c, show in ((col, im), (col + 1, cam_overlay(im, cm, alpha))):
-            axs[row, c].imshow(show); _draw_boxes(axs[row, c], boxes)
-        axs[row, col].set_title(f"{Path(str(r['images'])).name}\n{r['label']}→{r['pred']}", fontsize=8,
-                                color='black' if r['correct'] else 'firebrick')
-        axs[row, col + 1].set_title(f"energy {r['energy']:.2f} (chance {r['chance']:.2f})\nmaximum {'in' if r['pointing'] else 'outside'} a box", fontsize=8)
-    fig.suptitle(f"Grad-CAM of the predicted class, boxes in green: best localised (left) | worst (right), by energy in boxes minus chance")
-    return fig
-
-# %% ../nbs/04_interpret.ipynb #ffa302b7
-def localisation_section(loc:pd.DataFrame|str|Path, # From `cam_localisation` (or several runs' tables concatenated)
-                         classes:list|None=None, # Class order
-                         what:str='validation' # Which images: 'validation' (a fold) or 'out-of-fold' (a CV)
-                        ) -> str:
-    "Markdown: the section's heading, how to read it, and the headline (correct predictions, all classes) against chance"
-    loc = _df(loc); ok = loc[loc['correct'].astype(bool)]
-    head = (f"On the {len(loc)} {what} images with boxes ({len(ok)} predicted right), the map of the predicted class had its maximum "
-            f"in a box for **{ok['pointing'].mean():.0%}** of the correct predictions (chance {ok['chance'].mean():.0%}) and put "
-            f"**{ok['energy'].mean():.0%}** of its mass in the boxes (chance {ok['chance'].mean():.0%})." if len(ok) else "")
-    if (e := int(loc['energy'].isna().sum())): head += f" {e} image(s) had an empty map (no positive evidence anywhere) and no score."
-    return ("## Does the model look at the defect?\n\nGrad-CAM of the predicted class scored against the annotated boxes: "
-            "*pointing game* (is the map's maximum in a box), *energy in boxes* (share of the map's mass in them) and *chance*, "
-            "what a blind map gets (the boxes' share of the image). A class whose boxes cover most of the image (crazing) "
-            "cannot score far above chance. " + head)

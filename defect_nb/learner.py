@@ -15,10 +15,10 @@ with fastai_quietly():
     from fastai.callback.channelslast import ChannelsLast
 from .core import * # after fastai's star import: fastai has a `Config` too
 from .loaders import class_weights, ProgressiveResize
+from .precision import *
 
 # %% auto #0
-__all__ = ['TV_ARCHS', 'TTA_VIEWS', 'tv_weights_file', 'pretrained_state', 'GeM', 'defect_head', 'build_model',
-           'CPUMixedPrecision', 'default_device_type', 'cpu_has_bf16', 'resolve_precision', 'precision_cbs', 'opt_func',
+__all__ = ['TV_ARCHS', 'TTA_VIEWS', 'tv_weights_file', 'pretrained_state', 'GeM', 'defect_head', 'build_model', 'opt_func',
            'defect_metrics', 'lr_sched', 'fit_cfg', 'defect_splitter', 'defect_learner', 'WeightEMA', 'tta_names',
            'tta_probs']
 
@@ -104,47 +104,6 @@ def build_model(arch:str='timm/resnet50', # `timm/<name>`, resnet18/34/50/101 (t
     else: body = _timm_body(arch, pretrained, weights)
     nf = getattr(body, 'num_features', None) or num_features_model(body) # timm models say it; fastai's probe needs a Sequential
     return nn.Sequential(body, defect_head(nf, n_out, pool, dropout, head))
-
-# %% ../nbs/02_learner.ipynb #765d1c8f
-class CPUMixedPrecision(Callback):
-    "bf16 autocast for training and validation on the CPU"
-    order = 10
-    def __init__(self, dtype=torch.bfloat16): self.dtype = dtype
-    def before_batch(self):
-        self.ac = torch.autocast('cpu', dtype=self.dtype)
-        self.ac.__enter__()
-    def after_pred(self): self.learn.pred = to_float(self.pred)
-    def after_loss(self): self._exit()
-    def after_cancel_batch(self): self._exit()
-    def _exit(self):
-        if getattr(self, 'ac', None) is not None: self.ac.__exit__(None, None, None); self.ac = None
-
-# %% ../nbs/02_learner.ipynb #2568b218
-def default_device_type() -> str:
-    "'cuda' when a GPU is available, else 'cpu'"
-    return 'cuda' if torch.cuda.is_available() else 'cpu'
-
-def cpu_has_bf16() -> bool:
-    "Whether this CPU computes bf16 natively (AVX-512 bf16 or AMX tiles), as PyTorch's CPU capability checks say"
-    c = torch.cpu
-    return any(getattr(c, f, lambda: False)() for f in ('_is_avx512_bf16_supported', '_is_amx_tile_supported'))
-
-def resolve_precision(precision:str='auto', # auto | bf16 | fp16 | fp32
-                      device_type:str|None=None # 'cpu' or 'cuda'; default: what is available
-                     ) -> str:
-    "The precision actually used: `auto` is bf16 on a CPU with native bf16 (`cpu_has_bf16`, else fp32), fp16 on CUDA"
-    dt = device_type or default_device_type()
-    if precision == 'auto': return ('bf16' if cpu_has_bf16() else 'fp32') if dt == 'cpu' else 'fp16'
-    if precision == 'fp16' and dt == 'cpu':
-        raise ConfigError("precision 'fp16' is not supported on the CPU: use 'bf16' (or 'auto') or 'fp32'")
-    return precision
-
-def precision_cbs(precision:str, device_type:str, channels_last:bool=True) -> list:
-    "Callbacks that give `precision` on `device_type`"
-    cbs = [ChannelsLast()] if channels_last else []
-    if precision == 'fp32': return cbs
-    if device_type == 'cpu': return cbs + [CPUMixedPrecision(torch.bfloat16)]
-    return cbs + [MixedPrecision(AMPMode.BF16 if precision == 'bf16' else AMPMode.FP16)]
 
 # %% ../nbs/02_learner.ipynb #e940ba3a
 def opt_func(name:str='AdamW'):

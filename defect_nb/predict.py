@@ -10,16 +10,19 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np, pandas as pd, torch
 from torch import nn
 from PIL import Image
-from fastcore.script import call_parse, Param
 from fastcore.basics import patch
 from .core import *
+from fastcore.script import Param
+from .cli import command, ShortParam
+from .runs import unwritable_reason
 with fastai_quietly(): from fastai.vision.all import Normalize, TensorImage
 from .images import IMG_EXTS, find_images
 from .loaders import DefectImage, inference_tfms
-from .learner import default_device_type, resolve_precision, TTA_VIEWS, tta_names, tta_probs
+from .precision import default_device_type, resolve_precision
+from .learner import TTA_VIEWS, tta_names, tta_probs
 from .export import MODEL_FORMAT, ModelFormatError, find_model_dir, read_meta, load_export
 from .cam import gradcam, cam_overlay, image_box_mask, cam_scores
-from .calibrate import scoring_args_error, model_calibration, write_scored
+from .scored import check_csv_output, scoring_args_error, model_calibration, write_scored
 
 # %% auto #0
 __all__ = ['FLIPS', 'CL_MIN_CPU', 'Preprocess', 'tta_list', 'Predictor', 'load_model', 'defect_predict']
@@ -221,8 +224,6 @@ def _cams(self:Predictor, xb, target, imgs, cam_dir, stems, items) -> list:
     return out
 
 # %% ../nbs/05_predict.ipynb #246d383f
-def _fail(msg, code=2): print(f"defect_predict: error: {msg}", file=sys.stderr); return code
-
 def _inside(p:Path, d:Path) -> bool: return p == d or d in p.parents
 
 def _check_outputs(out:Path|None, cam, files:list, paths:list, force:bool) -> str|None:
@@ -237,7 +238,7 @@ def _check_outputs(out:Path|None, cam, files:list, paths:list, force:bool) -> st
         why = unwritable_reason(Path(cam))
         if why: return f"cannot write Grad-CAM overlays into {cam}: {why}; pass a writable --cam"
 
-@call_parse
+@command
 def defect_predict(model:str, # Exported model: its folder, a run folder, or model.json
                    paths:Param("Image files and/or folders (searched recursively for .jpg .jpeg .png .bmp .tif .tiff)", str, nargs='+'),
                    o:ShortParam("Output CSV (default: write the CSV to stdout)", str)=None,
@@ -253,14 +254,12 @@ def defect_predict(model:str, # Exported model: its folder, a run folder, or mod
                   ) -> int:
     "Score images with an exported model into a CSV. Exit code: 0 all scored, 1 some unreadable (see `error`), 2 bad arguments or outputs, 3 output lost at the end (scores saved elsewhere)"
     out = Path(o) if o else None
-    if (msg := scoring_args_error(bs, min_confidence, auto_accept)): return _fail(msg)
+    if (msg := scoring_args_error(bs, min_confidence, auto_accept)): raise UserError(msg)
     files = find_images(paths)
     msg = _check_outputs(out, cam, files, paths, force)
-    if msg: return _fail(msg)
-    try: pr = load_model(model, device=device, precision=precision)
-    except (FileNotFoundError, ModelFormatError, ConfigError) as e: return _fail(str(e))
-    try: cal = model_calibration(pr.path, pr.classes, auto_accept) # before any image is scored
-    except ValueError as e: return _fail(str(e))
+    if msg: raise UserError(msg)
+    pr = load_model(model, device=device, precision=precision)
+    cal = model_calibration(pr.path, pr.classes, auto_accept) # before any image is scored
     if not files: print(f"defect_predict: no image files ({' '.join(IMG_EXTS)}) under {' '.join(paths)}", file=sys.stderr)
     df = pr.predict(files, bs=bs, tta=True if tta else None, errors='record', cam_dir=cam, num_workers=num_workers)
     if cam is None: df = df.drop(columns='cam', errors='ignore')

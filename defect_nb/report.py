@@ -10,18 +10,15 @@ from pathlib import Path
 import pandas as pd, numpy as np
 import matplotlib.pyplot as plt
 from IPython.display import display, Markdown, HTML
-from fastcore.script import call_parse
 from .core import *
-from .core import stash_aside
+from .hydrogen import *
+from .env import rel_path, shown_path
 from .params import DRIVER, driver_path, driver_params, config_overrides
 
 # %% auto #0
-__all__ = ['DEMO_EPOCHS', 'RUN_FILES', 'SLIM_CSS', 'JPEG_MIN_BYTES', 'PAGE_MAX_BYTES', 'JPEG_STEPS', 'report_config',
-           'demo_sized', 'ht_keys_note', 'data_banner', 'load_excluded', 'split_counts', 'plot_samples', 'config_table',
-           'config_section', 'metrics_table', 'timing_table', 'env_table', 'headline_note', 'seed_reference',
-           'timing_flag', 'verdict', 'file_links', 'report_state', 'state_banner', 'render_html', 'slim_html',
-           'papermill_paths', 'papermill_output_path', 'render_live', 'render_after_papermill', 'finish_report',
-           'defect_render', 'run_report', 'check_driver_globals']
+__all__ = ['DEMO_EPOCHS', 'RUN_FILES', 'report_config', 'demo_sized', 'ht_keys_note', 'data_banner', 'data_line', 'load_excluded',
+           'split_counts', 'plot_samples', 'config_table', 'config_section', 'metrics_table', 'timing_table',
+           'env_table', 'headline_note', 'seed_reference', 'timing_flag', 'verdict', 'file_links']
 
 # %% ../nbs/06_report.ipynb #86ef48a1
 def report_config(config:str|Path|None=None, # Hydrogen Torch or defect_nb YAML, or a shipped config's name (`seed`); None = the recipe
@@ -52,16 +49,19 @@ def ht_keys_note(config:str|Path|None # The report's `config` parameter
     return HTML(f"<details><summary>{len(keys)} Hydrogen Torch keys of this YAML have no effect here (why)</summary><table>{rows}</table></details>")
 
 # %% ../nbs/06_report.ipynb #5e14ece7
-def data_banner(src) -> Markdown:
-    "A banner saying which data the report was made on (loud for the demo set)"
-    if src.is_demo:
-        return Markdown(f"> **⚠ DEMO DATA.** No NEU data was configured, so this report was made on the embedded, "
-                        f"procedurally generated demo set (`{rel_path(src.root, Path.cwd())}`). Its numbers say nothing about steel defects. "
-                        f"Pass `-p data path/to/neu-det` or set `$DEFECT_NB_DATA` to train on NEU. "
-                        f"Unless `epochs` is given, the default recipe is shortened to {DEMO_EPOCHS} epochs here; it learns these "
-                        f"synthetic classes (macro F1 0.93–0.97 over three seeds on the 60 held-out demo images of fold 4, "
-                        f"about 90 s of training on a 2-core CPU).")
-    return Markdown(f"**Data:** `{src.name}` at `{rel_path(src.root, Path.cwd())}` (folds file `{rel_path(src.folds_csv, Path.cwd())}`; paths from where the report ran)")
+def data_banner(src) -> Markdown|None:
+    "The loud banner of a report made on the demo set (None for real data: the verdict names the data once)"
+    if not src.is_demo: return None
+    return Markdown(f"> **⚠ DEMO DATA.** No NEU data was configured, so this report was made on the embedded, "
+                    f"procedurally generated demo set (`{shown_path(src.root)}`). Its numbers say nothing about steel defects. "
+                    f"Pass `-p data path/to/neu-det` or set `$DEFECT_NB_DATA` to train on NEU. "
+                    f"Unless `epochs` is given, the default recipe is shortened to {DEMO_EPOCHS} epochs here; it learns these "
+                    f"synthetic classes (macro F1 0.93–0.97 over three seeds on the 60 held-out demo images of fold 4, "
+                    f"about 90 s of training on a 2-core CPU).")
+
+def data_line(src) -> Markdown:
+    "Where the data and its folds file are (checkout-relative, or only their names when outside it)"
+    return Markdown(f"**Data** `{src.name}`: images in `{shown_path(src.root)}`, folds file `{shown_path(src.folds_csv)}`")
 
 def load_excluded(src) -> pd.DataFrame:
     "The files excluded from `src` by validation, with the reason"
@@ -203,226 +203,3 @@ def file_links(run_dir:str|Path, # The run folder
     if (up.parent/'cv.json').exists(): parts.append(f"part of a cross-validation: {_link(up.parent/'cv_report.html', base)}")
     elif (up.parent.parent/'sweep.json').exists(): parts.append(f"part of a sweep: {_link(up.parent.parent/'leaderboard.html', base)}")
     return Markdown('**Files** (run folder `' + Path(os.path.relpath(run_dir, base)).as_posix() + '`): ' + ' — '.join(parts))
-
-# %% ../nbs/06_report.ipynb #29698eed
-def report_state(nb # An executed notebook (nbformat node) or its path
-                ) -> dict:
-    "`state` complete | failed | interrupted of an executed report, with the `error` and the `cell` (1-based code cell) where it stopped"
-    import nbformat
-    if not hasattr(nb, 'cells'): nb = nbformat.read(nb, as_version=4)
-    code = [c for c in nb.cells if c.cell_type == 'code']
-    for i,c in enumerate(code, 1):
-        err = next((o for o in c.get('outputs', []) if o.get('output_type') == 'error'), None)
-        if err is not None or c.get('metadata', {}).get('papermill', {}).get('status') == 'failed':
-            e = f"{err['ename']}: {err['evalue']}" if err is not None else 'the cell failed (the kernel died?)'
-            return dict(state='failed', error=e, cell=i, n_cells=len(code))
-    pm = nb.metadata.get('papermill')
-    if pm is None: return dict(state='complete', n_cells=len(code))
-    def ran(c):  # papermill marks cells it never reached `completed` when the kernel dies: they have no start time
-        m = c.get('metadata', {}).get('papermill', {})
-        return m.get('status') not in ('pending', 'running') and m.get('start_time') is not None
-    todo = [i for i,c in enumerate(code, 1) if not ran(c)]
-    if pm.get('end_time') is None or todo:
-        return dict(state='interrupted', error='the run was stopped (papermill or its kernel killed or dead) before it finished',
-                    cell=todo[0] if todo else None, n_cells=len(code))
-    return dict(state='complete', n_cells=len(code))
-
-def state_banner(st:dict # From `report_state`
-                ) -> str|None:
-    "Markdown of the banner for a report that is not complete (None when it is)"
-    if st['state'] == 'complete': return None
-    where = f" at code cell {st['cell']} of {st['n_cells']}" if st.get('cell') else ''
-    what = 'FAILED' if st['state'] == 'failed' else 'INTERRUPTED'
-    return (f"> **⛔ {what}: this report is not complete.** The run stopped{where}: `{st['error'][:500]}`. "
-            f"Sections after that point are missing or empty, and numbers above it may belong to an unfinished run. "
-            f"Rerun it (`defect_cv` reruns unfinished folds).")
-
-# %% ../nbs/06_report.ipynb #77ae19a7
-def render_html(nb_path:str|Path, # An executed notebook
-                html_path:str|Path|None=None, # Default: beside it, `.html`
-                jpeg:bool=True, # Store large image grids as JPEG (a tenth of the size)
-                state:dict|None=None # The report's state (default: `report_state` of the notebook)
-               ) -> Path:
-    "Write a self-contained HTML rendering of `nb_path` without code cells (nor the raw frontmatter cell), with a banner if the report is not complete"
-    import nbformat
-    from nbconvert import HTMLExporter
-    nb_path = Path(nb_path)
-    html_path = Path(html_path) if html_path else nb_path.with_suffix('.html')
-    exp = HTMLExporter(exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True, exclude_raw=True)
-    nb = nbformat.read(nb_path, as_version=4)
-    top = [c for c in nb.cells if 'verdict' in c.get('metadata', {}).get('tags', [])]
-    if top:  # the verdict on the first screen: after the title cell
-        rest = [c for c in nb.cells if c not in top]
-        first = next((i for i, c in enumerate(rest) if c.cell_type == 'markdown'), -1) + 1
-        nb.cells = rest[:first] + top + rest[first:]
-    metas = [m for c in top for o in c.get('outputs', []) for m in (o.get('metadata', {}), *o.get('metadata', {}).values()) if isinstance(m, dict)]
-    titles = [m['defect_nb']['title'] for m in metas if 'defect_nb' in m]  # IPython keys a display's metadata by its mime type
-    banner = state_banner(state or report_state(nb))
-    if banner: nb.cells.insert(0, nbformat.v4.new_markdown_cell(banner))
-    body, _ = exp.from_notebook_node(nb, resources={'metadata': {'name': titles[0] if titles else nb_path.stem}})
-    html_path.write_text(slim_html(body, jpeg), encoding='utf-8')
-    return html_path
-
-# %% ../nbs/06_report.ipynb #a355b2cb
-SLIM_CSS = ("body{font-family:system-ui,-apple-system,'Segoe UI',Roboto,sans-serif;max-width:1150px;margin:1.5em auto;padding:0 1em;"
-            "line-height:1.45;color:#222}table{border-collapse:collapse;font-size:.88em;margin:.6em 0;display:block;overflow-x:auto;max-width:100%}"
-            "th,td{border:1px solid #ddd;padding:.2em .5em;text-align:right}th{background:#f3f3f3}img{max-width:100%;height:auto}"
-            "pre{background:#f6f6f6;padding:.5em;overflow-x:auto;font-size:.85em;white-space:pre-wrap}"
-            "blockquote{border-left:4px solid #c33;margin:.5em 0;padding:.2em 1em;background:#fff5f5}")
-
-JPEG_MIN_BYTES = 150_000 # a PNG output at least this large is a photo-like image grid: stored as JPEG (a tenth of the size)
-
-def _small_image(kind:str, b64:str, max_side:int=1200, quality:int=70, jpeg:bool=True) -> str:
-    "A data URI of the image `b64` encoded once more: JPEG (photo grids; with `jpeg` also PNGs of `JPEG_MIN_BYTES` or more) at most `max_side` px, other PNGs (plots) as 256 colours"
-    import base64, io
-    from PIL import Image
-    im = Image.open(io.BytesIO(base64.b64decode(b64)))
-    out = 'jpeg' if kind == 'jpeg' or (jpeg and len(b64) >= JPEG_MIN_BYTES*4/3) else 'png'
-    buf = io.BytesIO()
-    if out == 'jpeg':
-        im = im.convert('RGB'); im.thumbnail((max_side, max_side)); im.save(buf, 'JPEG', quality=quality, optimize=True)
-    else: im.convert('RGB').quantize(256, method=Image.Quantize.FASTOCTREE).save(buf, 'PNG', optimize=True)
-    new = base64.b64encode(buf.getvalue()).decode()
-    return f"data:image/{out};base64,{new if out != kind or len(new) < len(b64) else b64}"
-
-PAGE_MAX_BYTES = 700_000 # the most a rendered report may weigh: its image grids are compressed harder until it fits
-JPEG_STEPS = ((1000, 50), (800, 40), (600, 30), (400, 25)) # (longest side px, JPEG quality) of the grids, tried in turn
-
-def slim_html(html:str, # An nbconvert HTML page
-              jpeg:bool=True, # Store large PNG image grids as JPEG
-              max_bytes:int=PAGE_MAX_BYTES # Page size to stay within (the last of `JPEG_STEPS` is used if none fits)
-             ) -> str:
-    "`html` without scripts or large stylesheets (a small stylesheet instead), its images recompressed: grids at the first of `JPEG_STEPS` that fits `max_bytes`"
-    import re
-    html = re.sub(r'<script\b[^>]*>.*?</script>\s*', '', html, flags=re.S)
-    html = re.sub(r'<style\b[^>]*>.*?</style>\s*', lambda m: m.group(0) if len(m.group(0)) < 2000 else '', html, flags=re.S)
-    html = re.sub(r'<link\b[^>]*>', '', html)
-    html = html.replace('</head>', f'<style>{SLIM_CSS}</style>\n</head>', 1)
-    for side, q in JPEG_STEPS:  # each step starts from the page's own images: no JPEG is compressed twice
-        out = re.sub(r'data:image/(png|jpeg);base64,([A-Za-z0-9+/=]+)', lambda m: _small_image(m.group(1), m.group(2), side, q, jpeg), html)
-        if len(out.encode()) <= max_bytes: break
-    return out
-
-# %% ../nbs/06_report.ipynb #93df6aac
-def _launch_dirs(cwd:Path, # The papermill process's working directory now
-                 cwd_opt:str|None=None, # Its `--cwd` option, if any
-                 pwd:str|None=None # `PWD` in its environment (the directory a shell started it in)
-                ) -> list[Path]:
-    "Where papermill may have been started: `--cwd` moves the process, but its paths stay relative to the start"
-    if not cwd_opt: return [cwd]
-    res = [Path(pwd)] if pwd else []
-    return res + [a for a in (cwd, *cwd.parents) if (a/cwd_opt).resolve() == cwd.resolve()]
-
-def papermill_paths(pid:int|None=None) -> tuple[Path, Path]|None:
-    "(input, output) notebooks of the `papermill` command with process id `pid` (default: this kernel's parent), or None"
-    out = papermill_output_path(pid, both=True)
-    return out if out is None else tuple(out)
-
-def papermill_output_path(pid:int|None=None, # The papermill process (default: this kernel's parent)
-                          both:bool=False # Return (input, output)
-                         ) -> Path|None:
-    "The output notebook of the `papermill` command with process id `pid` (default: this kernel's parent)"
-    import psutil
-    from papermill.cli import papermill as pm_cli
-    try:
-        p = psutil.Process(pid or os.getppid()); cmd, cwd = p.cmdline(), Path(p.cwd())
-    except (psutil.Error, OSError): return None
-    i = next((i for i,a in enumerate(cmd) if Path(a).name == 'papermill'), None)
-    if i is None: return None
-    try: ctx = pm_cli.make_context('papermill', list(cmd[i+1:]), resilient_parsing=True)
-    except Exception: return None
-    out, inp = ctx.params.get('output_path'), ctx.params.get('notebook_path') or ''
-    if not out or out == '-' or '://' in out: return None
-    if not ctx.params.get('cwd'): return (cwd/inp, cwd/out) if both else cwd/out
-    try: pwd = p.environ().get('PWD')
-    except (psutil.Error, OSError): pwd = None
-    # papermill writes the output notebook before it starts the kernel, so the right start is where it exists
-    d = next((d for d in _launch_dirs(cwd, ctx.params['cwd'], pwd) if (d/out).is_file()), None)
-    return None if d is None else (d/inp, d/out) if both else d/out
-
-_LIVE = {} # the report this kernel is writing under papermill's CLI: `out` notebook, `html` path
-
-def render_live(out:str|Path, # The notebook papermill is writing (saved as the current cell started)
-                html:str|Path, # The HTML to write
-                error:str|None=None # The error of the current cell, if it failed
-               ) -> Path:
-    "Render the report papermill is writing, from inside its last (or failing) cell: the cells before it are complete"
-    import nbformat
-    code = [c for c in nbformat.read(out, as_version=4).cells if c.cell_type == 'code']
-    cur = next((i for i,c in enumerate(code, 1) if c.get('metadata', {}).get('papermill', {}).get('status') == 'running'), None)
-    st = dict(state='complete', n_cells=len(code)) if error is None else dict(state='failed', error=error, cell=cur, n_cells=len(code))
-    return render_html(out, html, state=st)
-
-def _on_cell(res):
-    "IPython `post_run_cell` hook: a cell failed under papermill, which stops there: render now, with the error"
-    e = res.error_in_exec if res.error_in_exec is not None else res.error_before_exec
-    if e is not None and _LIVE: render_live(_LIVE['out'], _LIVE['html'], f"{type(e).__name__}: {e}")
-
-def render_after_papermill() -> Path|None:
-    "Under papermill's CLI: note its output notebook, render it if a cell fails (and in `finish_report`); return the HTML path"
-    paths = papermill_paths()
-    if paths is None: return None
-    inp, out = paths
-    if inp.resolve() == out.resolve():
-        raise ConfigError(f"papermill's output notebook {out} is its input: the driver was overwritten by this run; "
-                          f"restore it (git checkout {inp}) and pass another output path")
-    html = out.with_suffix('.html'); stash_aside(html, 'old')
-    _LIVE.update(out=out, html=html)
-    log = open(out.with_suffix('.render.log'), 'w') # the watcher's log, removed when it has nothing to say
-    subprocess.Popen([sys.executable, '-m', 'defect_nb.report', str(out), '--wait_pid', str(os.getppid()), '--since', str(time.time())],
-                     stdout=log, stderr=log, stdin=subprocess.DEVNULL, start_new_session=True)
-    from IPython import get_ipython
-    ip = get_ipython()
-    if ip is not None and _on_cell not in ip.events.callbacks['post_run_cell']: ip.events.register('post_run_cell', _on_cell)
-    return html
-
-def finish_report() -> Path|None:
-    "The driver's last cell: under papermill's CLI, render the complete report (it exists when papermill returns)"
-    return render_live(_LIVE['out'], _LIVE['html']) if _LIVE else None
-
-# %% ../nbs/06_report.ipynb #f9a2e158
-@call_parse
-def defect_render(nb:str, # Executed notebook to render
-                  wait_pid:int=0, # First wait for this process (papermill) to exit
-                  since:float=0, # With `wait_pid`: do nothing if the run wrote its HTML after this time (it was not killed)
-                  timeout:float=4*3600 # Give up waiting after this many seconds
-                 ):
-    "Render an executed report notebook to self-contained HTML beside it (an existing one is renamed, never overwritten)"
-    import psutil
-    t0 = time.time()
-    while wait_pid and psutil.pid_exists(wait_pid) and time.time()-t0 < timeout: time.sleep(0.5)
-    html, log = Path(nb).with_suffix('.html'), Path(nb).with_suffix('.render.log')
-    if not (wait_pid and html.exists() and html.stat().st_mtime >= since): # the run rendered itself unless it was killed
-        stash_aside(html, 'old'); out = render_html(nb, html)
-        if not wait_pid: print(out)
-    if wait_pid and log.exists() and log.stat().st_size == 0: log.unlink()
-
-# %% ../nbs/06_report.ipynb #9fca63f1
-def run_report(out_nb:str|Path, # The executed report notebook to write
-               driver:str=DRIVER, # Driver notebook in nbs/
-               html:bool=True, # Also write the HTML rendering
-               log_output:bool=False, # Stream cell output to the console
-               **params # Papermill parameters (fold, data, epochs, ...)
-              ) -> Path:
-    "Execute a driver notebook with papermill into `out_nb` (never overwriting one) and render it"
-    import papermill as pm
-    out_nb = Path(out_nb)
-    if out_nb.exists(): raise FileExistsError(f"{out_nb} exists; reports are never overwritten: choose another name")
-    check_writable(out_nb.parent, 'report folder')
-    pm.execute_notebook(str(driver_path(driver)), str(out_nb), parameters=params, kernel_name='python3',
-                        progress_bar=False, log_output=log_output, cwd=str(Path.cwd()))
-    if html: render_html(out_nb)
-    return out_nb
-
-# %% ../nbs/06_report.ipynb #80354c35
-_KERNEL_NAMES = {'In', 'Out', 'get_ipython', 'exit', 'quit', 'open'}
-
-def check_driver_globals(names:list, # The kernel's global names before the driver imports anything (parameters + injected ones)
-                         driver:str=DRIVER # The driver notebook whose parameters cell lists the known names
-                        ) -> list:
-    "Fail at once (`ConfigError`: did-you-mean and the known names) when papermill injected a parameter the driver does not have"
-    from defect_nb.core import unknown_key
-    known = list(driver_params(driver))
-    for k in names:
-        if not k.startswith('_') and k not in _KERNEL_NAMES and k not in known: unknown_key(k, known, 'driver parameter')
-    return names

@@ -11,7 +11,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
-from fastcore.script import call_parse
+from .cli import command
 import defect_nb
 from .images import ImageTooLarge
 from .calibrate import read_calibration, apply_temperature, accept_mask, thresholds
@@ -109,7 +109,7 @@ def create_app(model:str|Path, # ONNX export: a .onnx file, or a folder with mod
     return app
 
 # %% ../nbs/09b_serve.ipynb #2b04d580
-@call_parse
+@command
 def defect_serve(model:str, # ONNX export: a .onnx file, or a folder with model.onnx (run folder, defect_export folder)
                  host:str='127.0.0.1', # Address to listen on
                  port:int=8000, # Port
@@ -121,8 +121,7 @@ def defect_serve(model:str, # ONNX export: a .onnx file, or a folder with model.
                 ) -> int:
     "Serve an ONNX export over HTTP: POST /score (multipart 'files'), GET /health, GET /model. Exit code 2: the model cannot be served"
     import uvicorn
-    try: app = create_app(model, threads, max_pixels, max_files, min_confidence)
-    except ScoreModelError as e: print(f"defect_serve: error: {e}", file=sys.stderr); return 2
+    app = create_app(model, threads, max_pixels, max_files, min_confidence)
     print(f"defect_serve: {app.state.scorer.model_id} on http://{host}:{port} (POST /score, GET /health, GET /model)", file=sys.stderr)
     uvicorn.run(app, host=host, port=port, log_level=log_level)
     return 0

@@ -8,13 +8,18 @@ import os, sys, json, time, re, html, random, hashlib, itertools, math
 from dataclasses import fields
 from pathlib import Path
 import pandas as pd, numpy as np, yaml
-from fastcore.script import call_parse
 from .core import *
-from .core import unknown_key, stash_aside
+from .core import unknown_key
+from .hydrogen import load_config, shipped_configs
+from .cli import command, ShortParam, EXIT_NOT_DONE
+from .runs import *
+from .params import driver_params, run_keys, check_params, parse_params
+from .sources import resolve_data
 from .report import *
+from .render import *
+from .backends import *
 from .cv import *
-from .cv import abs_path, ray_gpus
-from .params import driver_params, run_keys
+from .cv import abs_path
 
 # %% auto #0
 __all__ = ['SPEC_KEYS', 'RESERVED', 'sweep_keys', 'resolve_base', 'load_spec', 'sample_random', 'expand_trials', 'trial_id',
@@ -295,8 +300,6 @@ def run_sweep(spec_path:str|Path, # The sweep YAML
 def check_sweep_data(spec:dict # From `load_spec`
                     ) -> dict:
     "Record the data a sweep folder is started on (`sweep.json`: path and folds-file sha256), or refuse other data with a `ConfigError`"
-    from .data import resolve_data
-    from .train import write_json_atomic
     man = dict(data=data_manifest(resolve_data(spec['data'], n_per_class=spec['params'].get('n_per_class'), verbose=False)))
     f = Path(spec['out_dir'])/'sweep.json'
     if f.exists():
@@ -324,7 +327,7 @@ def _run_sweep(spec, backend, retry_failed, rerun, address, num_cpus, cpus_per_t
     return lb
 
 # %% ../nbs/08_sweep.ipynb #2deb6ae5
-@call_parse
+@command
 def defect_sweep(spec:str, # The sweep YAML (base, grid, random, folds, seeds, data, out_dir, params)
                  p:ShortParam('Fixed parameter for every trial: -p KEY VALUE (repeatable; driver parameters or config keys)', nargs=2, action='append')=None,
                  data:str=None, # Override the spec's data
@@ -338,10 +341,9 @@ def defect_sweep(spec:str, # The sweep YAML (base, grid, random, folds, seeds, d
                  gpus_per_trial:float=None # ray: GPUs each trial fold asks for (default: 1 if this machine has CUDA, else 0)
                 ):
     "Run a sweep (every trial × fold × seed a fold report; resumable), then write its leaderboard"
-    try:
-        params = {k:v for k,v in parse_params(p, sweep_keys() + list(RESERVED)).items()}
-        lb = run_sweep(spec, backend, retry_failed, rerun, params, data, out_dir, address, num_cpus, cpus_per_trial, ray_gpus(gpus_per_trial))
-    except (ConfigError, DataError, FileNotFoundError, FileExistsError, BackendError, BusyError) as e:
-        print(f"defect_sweep: {e}", file=sys.stderr); sys.exit(2)
+    params = {k:v for k,v in parse_params(p, sweep_keys() + list(RESERVED)).items()}
+    lb = run_sweep(spec, backend, retry_failed, rerun, params, data, out_dir, address, num_cpus, cpus_per_trial, ray_gpus(gpus_per_trial))
     bad = lb[lb['status'] != 'done']
-    if len(bad): print(f"{len(bad)} trial(s) not done: {bad['trial'].tolist()}", file=sys.stderr); sys.exit(1)
+    if len(bad): print(f"{len(bad)} trial(s) not done: {bad['trial'].tolist()}", file=sys.stderr); return EXIT_NOT_DONE
+
+if __name__ == '__main__' and '__file__' in globals(): sys.exit(defect_sweep.cli()) # `python -m defect_nb.sweep` (not in a notebook)

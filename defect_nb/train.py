@@ -10,78 +10,25 @@ from pathlib import Path
 import numpy as np, pandas as pd, torch
 import torch.nn.functional as F
 from sklearn.metrics import f1_score, accuracy_score, precision_recall_fscore_support
-from fastcore.script import call_parse
 from .core import fastai_quietly
 with fastai_quietly(): from fastai.vision.all import *
 from .core import * # after fastai's star import: fastai has a `Config` too
-from .core import param_value
+from .hydrogen import load_config, save_config
+from .cli import command, ShortParam
+from .env import *
+from .runs import *
+from .params import RUN_ONLY, config_overrides, param_value
 from .data import *
+from .sources import *
 from .loaders import *
+from .precision import *
 from .learner import *
 from .export import export_model
 from .calibrate import fit_calibration, score_arrays, write_calibration
-from .params import RUN_ONLY, config_overrides
 
 # %% auto #0
-__all__ = ['RUN_STATES', 'new_run_dir', 'write_json_atomic', 'write_status', 'run_status', 'StepLog', 'classification_metrics',
-           'fold_predictions', 'RunResult', 'check_run', 'data_parallel', 'train_fold', 'defect_train']
-
-# %% ../nbs/03_train.ipynb #0ad393df
-def new_run_dir(out_dir:str|Path, # Parent folder of all runs
-                name:str, # Experiment name
-                fold:int # The held-out fold
-               ) -> Path:
-    "Create and return a fresh run folder `out_dir/<name>-fold<k>-<timestamp>` (suffixed if taken)"
-    base = Path(out_dir)/f"{name}-fold{fold}-{time.strftime('%Y%m%d-%H%M%S')}"
-    p, i = base, 1
-    while True:
-        try: p.mkdir(parents=True, exist_ok=False); return p
-        except FileExistsError: p, i = Path(f"{base}-{i}"), i+1
-
-# %% ../nbs/03_train.ipynb #2e044940
-RUN_STATES = ('running', 'done', 'failed', 'killed') # `killed`: recorded `running` by a process that is gone
-
-def write_json_atomic(path:str|Path, # File to write
-                      obj # JSON-serialisable object
-                     ) -> Path:
-    "Write `obj` as JSON to `path` atomically (temporary file in the same folder + rename): readers never see half a file"
-    path = Path(path)
-    fd, t = tempfile.mkstemp(dir=path.parent, prefix=f'.{path.name}.', suffix='.tmp')
-    try:
-        with os.fdopen(fd, 'w') as f: json.dump(obj, f, indent=2, default=str)
-        os.chmod(t, 0o644); os.replace(t, path)
-    except BaseException:
-        if os.path.exists(t): os.unlink(t)
-        raise
-    return path
-
-def write_status(run_dir:str|Path, # A run folder
-                 state:str, # running | done | failed
-                 **info # Extra fields (error, ...)
-                ) -> dict:
-    "Record the state of `run_dir` in its `status.json` (atomically) with this process id, host and time"
-    assert state in RUN_STATES[:3], state
-    s = dict(state=state, pid=os.getpid(), host=socket.gethostname(), time=time.strftime('%Y-%m-%dT%H:%M:%S'), **info)
-    write_json_atomic(Path(run_dir)/'status.json', s)
-    return s
-
-def _alive(pid, host) -> bool:
-    "Whether process `pid` on `host` may still run (a process on another host is assumed alive)"
-    if host != socket.gethostname() or not pid: return True
-    try: os.kill(int(pid), 0)
-    except ProcessLookupError: return False
-    except PermissionError: return True
-    return True
-
-def run_status(run_dir:str|Path # A run folder
-              ) -> dict:
-    "The state of a run folder from its `status.json`; `killed` when its process is gone while `running`; older folders: `done` if they hold `metrics.json`"
-    d = Path(run_dir); f = d/'status.json'
-    if not f.exists(): return dict(state='done' if (d/'metrics.json').exists() else 'killed', legacy=True)
-    try: s = json.loads(f.read_text())
-    except (OSError, ValueError) as e: return dict(state='failed', error=f"unreadable {f}: {e}")
-    if s.get('state') == 'running' and not _alive(s.get('pid'), s.get('host')): s = dict(s, state='killed')
-    return s
+__all__ = ['StepLog', 'classification_metrics', 'fold_predictions', 'RunResult', 'check_run', 'data_parallel', 'train_fold',
+           'defect_train']
 
 # %% ../nbs/03_train.ipynb #197d5413
 class StepLog(Callback):
@@ -282,7 +229,7 @@ def _train_into(run_dir, cfg, fold, src, df, seed, device, quiet, t_start) -> Ru
 def _n_rows(p): return 0 if not p or not Path(p).exists() else len(pd.read_csv(p))
 
 # %% ../nbs/03_train.ipynb #e0f829df
-@call_parse
+@command
 def defect_train(fold:int=None, # Held-out fold (default: the config's first `folds` entry)
                  config:str=None, # Experiment YAML (Hydrogen Torch or defect_nb) or a shipped config: seed, fastai_head (default: the recipe)
                  data:str=None, # Data folder or folds CSV (default: NEU if configured, else the demo set)
@@ -291,12 +238,11 @@ def defect_train(fold:int=None, # Held-out fold (default: the config's first `fo
                  p:ShortParam('Run parameter: -p KEY VALUE (repeatable; a config field or a parameter of nbs/train.ipynb, e.g. img_size)', nargs=2, action='append')=None
                 ):
     "Train one fold into a new run folder (no report); under torchrun/accelerate launch, data-parallel with rank 0 writing it"
-    try:
-        over = {k: param_value(v) for k, v in (p or [])}  # read as papermill's and defect_cv's -p
-        for k in over:
-            if k in RUN_ONLY: raise ConfigError(f"-p {k}: pass --{k} instead")
-        cfg = load_config(config, verbose=False, **config_overrides(over))  # the driver's spellings too (img_size); no config: the recipe
-        res = train_fold(cfg, fold, data, out_dir, quiet=quiet)
-    except (ConfigError, DataError, FileNotFoundError) as e:
-        print(f"defect_train: error: {e}", file=sys.stderr); sys.exit(2)
+    over = {k: param_value(v) for k, v in (p or [])}  # read as papermill's and defect_cv's -p
+    for k in over:
+        if k in RUN_ONLY: raise ConfigError(f"-p {k}: pass --{k} instead")
+    cfg = load_config(config, verbose=False, **config_overrides(over))  # the driver's spellings too (img_size); no config: the recipe
+    res = train_fold(cfg, fold, data, out_dir, quiet=quiet)
     if rank_distrib() == 0: print(f"{res.run_dir}: macro F1 {res.metrics['f1_macro']:.4f}, accuracy {res.metrics['accuracy']:.4f}")
+
+if __name__ == '__main__' and '__file__' in globals(): sys.exit(defect_train.cli()) # `python -m defect_nb.train` (not in a notebook)

@@ -1,7 +1,8 @@
 "The seed experiment: the Hydrogen Torch YAML loads into exactly it (`load_config('seed')`), the recipe is `Config()`; bad keys and values are refused"
 import pytest, yaml
 from pathlib import Path
-from defect_nb.core import Config, ConfigError, SEED_YAML, from_ht, load_config, shared_dir
+from defect_nb.core import Config, ConfigError, SEED_YAML, shared_dir
+from defect_nb.hydrogen import from_ht, load_config
 
 SHARED = (shared_dir() or Path(__file__).parent/'no-shared-folder')/'seed'/'hydrogen_torch_experiment.yaml'  # $DEFECT_NB_SHARED, else shared/ beside the checkout
 

@@ -8,9 +8,10 @@ from PIL import Image
 from defect_nb.core import Config, shared_dir, NEU_CLASSES, NEU_CLS_ABBR, DataError
 from defect_nb.synth import synth_dataset
 from defect_nb.data import (build_folds, detect_layout, discover, excluded_path, load_folds, load_image, make_folds,
-                            resolve_data, subsample_folds, validate_images)
+                            subsample_folds, validate_images)
+from defect_nb.sources import resolve_data
 from defect_nb.loaders import get_dls, inference_tfms
-import defect_nb.data as data_mod
+import defect_nb.sources as sources_mod
 
 REPO = Path(__file__).resolve().parents[1]
 NEU = (shared_dir() or REPO/'no-shared-folder')/'data'/'neu-det'  # $DEFECT_NB_SHARED, else shared/ beside the checkout
@@ -186,8 +187,7 @@ def test_errors(tmp_path, demo):
 def test_cli_error_is_one_line(tmp_path, capsys):
     from defect_nb.data import defect_folds
     (tmp_path/'empty').mkdir()
-    with pytest.raises(SystemExit) as e: defect_folds([str(tmp_path/'empty')])
-    assert e.value.code == 2
+    assert defect_folds.cli([str(tmp_path/'empty')]) == 2
     err = capsys.readouterr().err.strip()
     assert err.startswith('defect_folds: error: no images') and '\n' not in err
 
@@ -227,7 +227,7 @@ def test_synth(tmp_path):
 # ---------------------------------------------------------------- data source, DataLoaders
 
 def test_resolve_demo(tmp_path, monkeypatch):
-    monkeypatch.setattr(data_mod, 'find_neu', lambda: None)
+    monkeypatch.setattr(sources_mod, 'find_neu', lambda: None)
     src = resolve_data(cache=tmp_path, n_per_class=5, verbose=False)
     assert src.is_demo and src.root.parent == tmp_path/'demo' and src.root.name.startswith('seed0-n5-v') and len(src.load()) == 30
     assert sorted(load_folds(src.folds_csv).fold.unique()) == [0, 1, 2, 3, 4]

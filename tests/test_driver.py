@@ -89,7 +89,7 @@ def _nb(*cells):
 
 def test_render_after_papermill_with_cwd(tmp_path):
     "`papermill in.ipynb out.ipynb --cwd DIR`: the kernel runs in DIR, the report is still found and rendered beside out.ipynb"
-    code = "import os\nfrom defect_nb.report import render_after_papermill, finish_report\nprint(os.getcwd(), render_after_papermill())"
+    code = "import os\nfrom defect_nb.render import render_after_papermill, finish_report\nprint(os.getcwd(), render_after_papermill())"
     nb = _nb(code, "print('the last section')", "finish_report()")
     nbformat.write(nb, tmp_path/'in.ipynb'); (tmp_path/'sub').mkdir()
     tmp = tmp_path.resolve()
@@ -110,7 +110,7 @@ def test_render_after_papermill_with_cwd(tmp_path):
 
 def test_failed_report_rendered(tmp_path):
     "A cell that raises under papermill's CLI: papermill fails, and the HTML already says where and why"
-    nb = _nb("from defect_nb.report import render_after_papermill, finish_report\nrender_after_papermill()",
+    nb = _nb("from defect_nb.render import render_after_papermill, finish_report\nrender_after_papermill()",
              "print('before the error')", "raise ValueError('no such fold: 9')", "print('never run')", "finish_report()")
     nbformat.write(nb, tmp_path/'in.ipynb')
     (tmp_path/'out.html').write_text('an earlier report')
@@ -153,7 +153,7 @@ def test_compare_report(tmp_path, monkeypatch):
     "Two runs side by side: config diff, metrics and curves, rendered"
     from defect_nb.core import Config
     from defect_nb.train import train_fold
-    from defect_nb.cv import compare_report
+    from defect_nb.compare import compare_report
     monkeypatch.setenv('DEFECT_NB_CACHE', str(tmp_path/'cache'))
     base = Config(arch='resnet18', img_height=32, img_width=32, epochs=1, bs=8, n_per_class=10, seed=3, schedule='cosine')
     a = train_fold(base, 0, out_dir=tmp_path/'runs', quiet=True)

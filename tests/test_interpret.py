@@ -8,7 +8,8 @@ from PIL import Image
 from sklearn.metrics import classification_report, confusion_matrix
 from defect_nb.interpret import *
 from defect_nb.cam import *
-from defect_nb.interpret import _inputs
+from defect_nb.evidence import *
+from defect_nb.evidence import _inputs
 from defect_nb.learner import build_model
 
 torch.set_num_threads(1)

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 import defect_nb.params as P
 from defect_nb.core import ConfigError
-from defect_nb.cv import check_params, parse_params
+from defect_nb.params import check_params, parse_params
 from defect_nb.sweep import sweep_keys
 
 REPO = Path(__file__).resolve().parents[1]

@@ -8,7 +8,8 @@ import io, json, os, sys, subprocess
 from pathlib import Path
 import numpy as np, pandas as pd, pytest
 
-from defect_nb.core import load_config, seed_everything
+from defect_nb.hydrogen import load_config
+from defect_nb.env import seed_everything
 from defect_nb.synth import synth_dataset
 from defect_nb.data import build_folds, load_folds
 from defect_nb.loaders import get_dls
@@ -72,7 +73,7 @@ def _cli(tmp: Path) -> list:
     exe = Path(sys.executable).parent/'defect_predict'
     if exe.exists(): return [str(exe)]
     s = tmp/'defect_predict_cli.py'
-    s.write_text('import sys\nfrom defect_nb.predict import defect_predict\nsys.exit(defect_predict())\n')
+    s.write_text('import sys\nfrom defect_nb.predict import defect_predict\nsys.exit(defect_predict.cli())\n')
     return [sys.executable, str(s)]
 
 

@@ -9,15 +9,19 @@ import json, os, signal, subprocess, sys, time, warnings
 from pathlib import Path
 import nbformat, pandas as pd, pytest
 
-from defect_nb.core import Config, ConfigError, save_config, load_config
+from defect_nb.core import Config, ConfigError
+from defect_nb.hydrogen import save_config, load_config
 from defect_nb.core import DataError, DataWarning
 from defect_nb.synth import synth_dataset, defect_synth
-from defect_nb.data import discover, build_folds, resolve_data, defect_folds
-from defect_nb.train import train_fold, run_status, write_status, write_json_atomic
-from defect_nb.learner import build_model, file_sha256
+from defect_nb.data import discover, build_folds, defect_folds
+from defect_nb.sources import resolve_data
+from defect_nb.train import train_fold
+from defect_nb.runs import run_status, write_status, write_json_atomic, dir_lock
+from defect_nb.learner import build_model
+from defect_nb.env import file_sha256
 from defect_nb.export import export_model
 from defect_nb.predict import load_model, defect_predict, ModelFormatError
-from defect_nb.report import report_state, render_html
+from defect_nb.render import report_state, render_html
 from defect_nb.cv import (fold_status, fold_runs, run_fold_dir, prepare_cv_dir, cv_manifest, dir_lock, defect_cv,
                           BusyError)
 
@@ -104,8 +108,8 @@ def test_n_per_class_below_folds_fails_early(tmp_path, env, capsys):
     "n_per_class 3 < 5 folds: train_fold and defect_cv refuse before any folder exists"
     msg = 'n_per_class 3 is smaller than the 5 folds: some folds would get no image of a class; use n_per_class >= 5'
     with pytest.raises(ConfigError, match=msg): train_fold(CFG.update(n_per_class=3), 0, out_dir=tmp_path/'runs', quiet=True)
-    with pytest.raises(SystemExit) as e: defect_cv(out_dir=str(tmp_path/'cv'), arch='resnet18', n_per_class=3)
-    assert e.value.code == 2 and msg in capsys.readouterr().err
+    assert defect_cv(out_dir=str(tmp_path/'cv'), arch='resnet18', n_per_class=3) == 2
+    assert msg in capsys.readouterr().err
     assert not (tmp_path/'runs').exists() and not (tmp_path/'cv').exists()
 
 
@@ -136,8 +140,8 @@ def test_unknown_driver_parameter_fails_at_once(tmp_path, env):
 
 def test_defect_cv_bad_arch_before_any_fold(tmp_path, env, capsys):
     "defect_cv --arch resnet9: exit 2 before any fold or CV folder"
-    with pytest.raises(SystemExit) as e: defect_cv(out_dir=str(tmp_path/'cv'), arch='resnet9', n_per_class=10)
-    assert e.value.code == 2 and "unknown arch 'resnet9'" in capsys.readouterr().err
+    assert defect_cv(out_dir=str(tmp_path/'cv'), arch='resnet9', n_per_class=10) == 2
+    assert "unknown arch 'resnet9'" in capsys.readouterr().err
     assert not (tmp_path/'cv').exists()
 
 def test_killed_rerun_is_interrupted(tmp_path):
@@ -163,8 +167,8 @@ def test_papermill_output_is_its_input(tmp_path, env):
 
 def test_defect_cv_unknown_parameter(tmp_path, env, capsys):
     "defect_cv -p epoch 3: exit 2 with the known keys, no CV folder"
-    with pytest.raises(SystemExit) as e: defect_cv(out_dir=str(tmp_path/'cv'), p=[['epoch', '3']])
-    assert e.value.code == 2 and 'unknown driver parameter key `epoch`; did you mean `epochs`?' in capsys.readouterr().err
+    assert defect_cv(out_dir=str(tmp_path/'cv'), p=[['epoch', '3']]) == 2
+    assert 'unknown driver parameter key `epoch`; did you mean `epochs`?' in capsys.readouterr().err
     assert not (tmp_path/'cv').exists()
 
 def test_legacy_cv_folder_with_other_config(tmp_path, env):
@@ -224,9 +228,8 @@ def test_defect_cv_kills_and_resume(tmp_path, env, capsys):
     proc = subprocess.Popen([PY, '-m', 'defect_nb.cv', *args], cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     run0, pid0 = _wait(lambda: (cv/'fold0').exists() and _running(cv/'fold0'), proc=proc, what='fold 0 running')
     # concurrent: a second defect_cv into the same folder is refused at once
-    with pytest.raises(SystemExit) as e:
-        defect_cv(folds='0,1', out_dir=str(cv), arch='resnet18', img_size=32, n_per_class=10, epochs=3, seed=1, p=[['bs', '8']])
-    assert e.value.code == 2 and f"CV folder {cv} is in use by pid {proc.pid}" in capsys.readouterr().err
+    rc = defect_cv(folds='0,1', out_dir=str(cv), arch='resnet18', img_size=32, n_per_class=10, epochs=3, seed=1, p=[['bs', '8']])
+    assert rc == 2 and f"CV folder {cv} is in use by pid {proc.pid}" in capsys.readouterr().err
     os.kill(pid0, signal.SIGKILL)  # the kernel of fold 0, mid-training
     m1 = _wait(lambda: list((cv/'fold1').glob('*/metrics.json')), proc=proc, what='fold 1 metrics.json')
     run1 = m1[0].parent
@@ -253,10 +256,9 @@ def test_defect_cv_kills_and_resume(tmp_path, env, capsys):
 
     # other settings into the same folder: refused, naming the difference; nothing runs
     before = sorted(p.name for p in cv.rglob('*'))
-    with pytest.raises(SystemExit) as e:
-        defect_cv(folds='0,1', out_dir=str(cv), arch='resnet34', img_size=32, n_per_class=10, epochs=3, seed=1, p=[['bs', '8']])
+    rc = defect_cv(folds='0,1', out_dir=str(cv), arch='resnet34', img_size=32, n_per_class=10, epochs=3, seed=1, p=[['bs', '8']])
     err = capsys.readouterr().err
-    assert e.value.code == 2 and "arch: 'resnet18' then, 'resnet34' now" in err and 'pass --new' in err
+    assert rc == 2 and "arch: 'resnet18' then, 'resnet34' now" in err and 'pass --new' in err
     assert sorted(p.name for p in cv.rglob('*')) == before
     # the same settings: every fold skipped
     r = subprocess.run([PY, '-m', 'defect_nb.cv', *args, '--no_report'], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600)
@@ -325,18 +327,18 @@ def test_synth_and_folds_never_overwrite(tmp_path, capsys):
     "defect_synth into a folder holding an image of the same name, defect_folds over an existing file or its input: exit 2, files intact"
     (tmp_path/'d'/'images').mkdir(parents=True)
     real = tmp_path/'d'/'images'/'crazing_1.jpg'; real.write_bytes(b'a real image')
-    with pytest.raises(SystemExit) as e: defect_synth([str(tmp_path/'d'), '--per-class', '2'])
-    assert e.value.code == 2 and 'already holds 1 of the files the demo generator writes (e.g. crazing_1.jpg)' in capsys.readouterr().err
+    assert defect_synth.cli([str(tmp_path/'d'), '--per-class', '2']) == 2
+    assert 'already holds 1 of the files the demo generator writes (e.g. crazing_1.jpg)' in capsys.readouterr().err
     assert real.read_bytes() == b'a real image' and len(list((tmp_path/'d'/'images').iterdir())) == 1
     d = synth_dataset(tmp_path/'ok', per_class=5, size=32, verbose=False)
     (tmp_path/'f.csv').write_text('mine')
-    with pytest.raises(SystemExit) as e: defect_folds([str(d), '-o', str(tmp_path/'f.csv')])
-    assert e.value.code == 2 and 'f.csv exists; pass --force to replace it' in capsys.readouterr().err
+    assert defect_folds.cli([str(d), '-o', str(tmp_path/'f.csv')]) == 2
+    assert 'f.csv exists; pass --force to replace it' in capsys.readouterr().err
     assert (tmp_path/'f.csv').read_text() == 'mine'
     pd.DataFrame(dict(images=['images/crazing_1.jpg', 'images/patches_1.jpg'], label=['crazing', 'patches'])).to_csv(d/'ht.csv', index=False)
-    with pytest.raises(SystemExit) as e: defect_folds([str(d/'ht.csv'), '-o', str(d/'ht.csv'), '--force'])
-    assert e.value.code == 2 and 'is the input CSV' in capsys.readouterr().err
-    defect_folds([str(d), '-o', str(tmp_path/'f.csv'), '--force'])
+    assert defect_folds.cli([str(d/'ht.csv'), '-o', str(d/'ht.csv'), '--force']) == 2
+    assert 'is the input CSV' in capsys.readouterr().err
+    assert defect_folds.cli([str(d), '-o', str(tmp_path/'f.csv'), '--force']) == 0
     assert len(pd.read_csv(tmp_path/'f.csv')) == 30
 
 

@@ -84,7 +84,7 @@ def test_cli_errors(tmp_path, env):
     argv = ['defect_cv', '--backend', 'ray', '--folds', '0', '--out_dir', str(tmp_path/'cv'), *TINY_CV]
     code = f"import sys, runpy; sys.modules['ray'] = None; sys.argv = {argv!r}; runpy.run_module('defect_nb.cv', run_name='__main__')"
     r = _run(['-c', code], env, tmp_path, timeout=120)
-    assert r.returncode == 2 and r.stderr.strip() == 'defect_cv: --backend ray needs Ray, which is not installed: pip install -e ".[ray]"', r.stderr
+    assert r.returncode == 2 and r.stderr.strip() == 'defect_cv: error: --backend ray needs Ray, which is not installed: pip install -e ".[ray]"', r.stderr
 
 def test_sweep_refuses_other_data(tmp_path, env, monkeypatch):
     "A sweep folder started on other data is refused before any trial runs (its finished trials would be taken as done)"

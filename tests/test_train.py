@@ -1,7 +1,8 @@
 "Training on the demo data learns, and a fold run folder holds what it should"
 import json
 import pytest
-from defect_nb.core import Config, load_config
+from defect_nb.core import Config
+from defect_nb.hydrogen import load_config
 
 SEED = load_config('seed', verbose=False) # the tests below use the seed experiment's settings, tiny
 from defect_nb.train import train_fold
