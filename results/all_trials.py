@@ -10,8 +10,8 @@ from the seed experiment (`load_config('seed')`, the Hydrogen Torch YAML); keys 
 taken as the seed's (they were introduced with the seed's value as the only behaviour)."""
 from pathlib import Path
 import json, yaml, pandas as pd
-from defect_nb.core import load_config
-from defect_nb.train import run_status
+from defect_nb.hydrogen import load_config
+from defect_nb.runs import run_status
 from dataclasses import asdict
 
 HERE = Path(__file__).parent

@@ -1,45 +1,47 @@
-"""Rewrite the absolute paths of the machine that made the committed results into paths relative to the
-folder of the file that holds them (a run folder, a CV folder, a report's folder), as `defect_nb` now
-records them. Run from the repository root (again after adding results; files already portable are left as they are): python results/portable_paths.py
-Mapping: run folders and CV folders to where they are committed under results/; any clone's
-`data/neu_folds.csv` and `defect_nb/configs/*` to this repository's; `/work/shared/...` and the venv to
-their place beside / in this checkout (the layout the README assumes: ../shared next to the clone);
-anything else (scratch files of the day) to its file name."""
-import os, re, subprocess
+"""Issue 28: no committed record points outside the repository. Runs made in snapshot checkouts (`../snap`, `../snap2`)
+recorded their folds file there; this rewrites such a path to the checkout's own `data/neu_folds.csv`, relative to
+the record's folder, but only when that file has the fingerprint the run recorded (`data_fingerprint`, the first 16
+hex digits of its SHA-1). Every other path is left as recorded. Idempotent; prints what it changed.
+
+Run from the repository root:  python results/portable_paths.py [--check]   (--check: change nothing, exit 1 if any)"""
+import json, os, sys
 from pathlib import Path
+from defect_nb.env import file_sha1
 
-REPO = Path(__file__).resolve().parents[1]
-RES = REPO/'results'
-CV = {'cv-neu-seed': RES/'neu-seed-cv', 'cv-fastai-head': RES/'neu-fastai-head-cv', 'neu-ht-cv': RES/'neu-ht-cv', 'recipe-cv': RES/'recipe-cv'}
-RUNS = {p.name: p for p in RES.rglob('*') if p.is_dir() and re.search(r'-fold\d-\d{8}-\d{6}', p.name)}
-ABS = re.compile(r"/(?:work|root|tmp|home)/[^\s\"'<>`,()\]]*")
+ROOT = Path(__file__).resolve().parents[1]
+FOLDS = ROOT/'data'/'neu_folds.csv'
+KEYS = ('folds_file', 'folds_csv')
 
-def target(p:str) -> Path:
-    "Where the thing at absolute path `p` (of the machine that made it) is in this checkout"
-    parts = Path(p.rstrip('/:')).parts
-    for i in range(len(parts) - 1, 0, -1): # the deepest committed run or CV folder on the path, plus what is below it
-        if parts[i] in RUNS: return RUNS[parts[i]].joinpath(*parts[i+1:])
-        if parts[i] in CV: return CV[parts[i]].joinpath(*parts[i+1:])
-        if parts[i] == 'neu-cam' and parts[i-1] == 'results': return (RES/'neu-cam').joinpath(*parts[i+1:])
-    for anchor in ('data', 'defect_nb', '.venv'):
-        if anchor in parts and parts[1] == 'work' and parts[2] != 'shared':
-            return REPO.joinpath(*parts[parts.index(anchor):])
-    if len(parts) > 2 and parts[:3] == ('/', 'work', 'shared'): return REPO.parent.joinpath(*parts[2:])
-    return None
+def outside(rec: Path, p: str) -> bool:
+    "Whether relative path `p`, recorded in file `rec`, leads out of the repository"
+    if not p or os.path.isabs(p) or ' ' in p: return False
+    q = Path(os.path.normpath(rec.parent/p))
+    return ROOT not in q.parents
 
-def fix(text:str, where:Path) -> str:
-    def sub(m):
-        p = m.group(0); tail = p[len(p.rstrip('/:')):]
-        t = target(p)
-        return (os.path.relpath(t, where) if t is not None else Path(p.rstrip('/:')).name) + tail
-    return ABS.sub(sub, text)
+def walk(d):
+    "Every dict in a JSON record, nested ones too"
+    if isinstance(d, dict):
+        yield d
+        for v in d.values(): yield from walk(v)
+    elif isinstance(d, list):
+        for v in d: yield from walk(v)
 
-if __name__ == '__main__':
-    files = subprocess.run(['git', 'ls-files', '--cached', '--others', '--exclude-standard', 'results'], cwd=REPO, capture_output=True, text=True).stdout.split()
-    n = 0
-    for f in files:
-        f = REPO/f
-        if f.suffix not in ('.json', '.csv', '.html', '.yaml') : continue
-        s = f.read_text(encoding='utf-8'); new = fix(s, f.parent)
-        if new != s: f.write_text(new, encoding='utf-8'); n += 1
-    print(f"{n} files rewritten")
+def main(check: bool) -> int:
+    bad = 0
+    for rec in sorted((ROOT/'results').rglob('*.json')):
+        d = json.loads(rec.read_text()); fp = d.get('data_fingerprint') if isinstance(d, dict) else None
+        if not fp and (rec.parent/'env.json').exists(): fp = json.loads((rec.parent/'env.json').read_text()).get('data_fingerprint')
+        changed = False
+        for node in walk(d):
+            for k in KEYS:
+                if isinstance(node.get(k), str) and outside(rec, node[k]):
+                    bad += 1
+                    if fp != file_sha1(FOLDS): print(f"{rec.relative_to(ROOT)}: {k} {node[k]} leads outside and its fingerprint {fp} is not data/neu_folds.csv's: left"); continue
+                    new = Path(os.path.relpath(FOLDS, rec.parent)).as_posix()
+                    print(f"{rec.relative_to(ROOT)}: {k} {node[k]} -> {new}"); node[k] = new; changed = True
+        if changed and not check:
+            text = rec.read_text(); rec.write_text(json.dumps(d, indent=2) + ('\n' if text.endswith('\n') else ''))
+    print(f"{bad} path(s) leading outside the repository" + (' (fixed)' if bad and not check else ''))
+    return 1 if check and bad else 0
+
+if __name__ == '__main__': sys.exit(main('--check' in sys.argv))

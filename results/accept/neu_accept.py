@@ -1,12 +1,13 @@
 """Calibration and auto-accept on NEU (issue #28), from the committed out-of-fold predictions alone (nothing is retrained):
 for each committed 5-fold CV, every fold is judged with a temperature and threshold fitted on the other four folds'
-out-of-fold images (`defect_nb.calibrate.crossfit`), at alpha 0.5 % and 1 %, delta 5 %.
+out-of-fold images (`defect_nb.accept.crossfit`), at alpha 0.5 % and 1 %, delta 5 %.
 
   python results/accept/neu_accept.py        # writes results/accept/accept.csv, folds.csv, reliability.csv"""
 import glob, json
 from pathlib import Path
 import pandas as pd
-from defect_nb.calibrate import crossfit, accept_table, score_arrays, ece, reliability_table
+from defect_nb.calibrate import score_arrays, ece, reliability_table
+from defect_nb.accept import crossfit, accept_table
 
 HERE = Path(__file__).parent; R = HERE.parent
 CVS = {'recipe': 'recipe-cv/img_size=128_epochs=18-546251e6', 'seed (Hydrogen Torch settings)': 'neu-ht-cv',

@@ -11,7 +11,7 @@ Writes results/neu-cam/localisation.csv (per experiment, scope, class and correc
 from pathlib import Path
 import pandas as pd
 from defect_nb.cv import collect_cv, collect_cam
-from defect_nb.interpret import localisation_summary
+from defect_nb.evidence import localisation_summary
 from sklearn.metrics import f1_score, accuracy_score
 
 HERE = Path(__file__).parent

@@ -14,7 +14,7 @@ import os, sys, shutil, tempfile
 from pathlib import Path
 import numpy as np, pandas as pd
 from defect_nb.predict import load_model
-from defect_nb.interpret import cam_localisation, localisation_summary
+from defect_nb.evidence import cam_localisation, localisation_summary
 
 HERE = Path(__file__).parent
 args, opts = sys.argv[1:], {}

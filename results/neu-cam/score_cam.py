@@ -8,9 +8,9 @@ an existing cam_scores.csv is left alone."""
 import os, subprocess, sys, tempfile
 from pathlib import Path
 import pandas as pd
-from defect_nb.cv import fold_runs
+from defect_nb.backends import fold_runs
 from defect_nb.cam import annotation_path, read_voc
-from defect_nb.interpret import LOC_COLS
+from defect_nb.evidence import LOC_COLS
 
 fold_dir, data = Path(sys.argv[1]), Path(sys.argv[2])
 run = fold_runs(fold_dir)[-1]

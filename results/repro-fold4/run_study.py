@@ -6,7 +6,7 @@ python results/repro-fold4/run_study.py VARIANT SEED [SEED ...]   (VARIANT from 
 """
 import sys, json, time, traceback, csv
 from pathlib import Path
-from defect_nb.core import load_config
+from defect_nb.hydrogen import load_config
 from defect_nb.train import train_fold
 
 HERE = Path(__file__).parent
