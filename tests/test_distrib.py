@@ -19,6 +19,7 @@ if num_distrib() > 1:
     sums = [None] * num_distrib(); dist.all_gather_object(sums, s)
 if rank_distrib() == 0:
     json.dump(dict(metrics=res.metrics, sums=sums, run_dir=str(res.run_dir), steps=len(res.steps)), open({result!r}, 'w'))
+if num_distrib() > 1: dist.barrier(); dist.destroy_process_group()  # gloo's threads stopped before exit (left running, a rank may abort at exit)
 '''
 
 def run_fold(tmp:Path, data:Path, nproc:int, bs:int, seed:int, epochs:int=8) -> dict:
