@@ -27,33 +27,29 @@ def new_run_dir(out_dir:str|Path, # Parent folder of all runs
 # %% ../nbs/00g_runs.ipynb #2e044940
 RUN_STATES = ('running', 'done', 'failed', 'killed') # `killed`: recorded `running` by a process that is gone
 
-def write_json_atomic(path:str|Path, # File to write
-                      obj # JSON-serialisable object
-                     ) -> Path:
-    "Write `obj` as JSON to `path` atomically (temporary file in the same folder + rename): readers never see half a file"
-    path = Path(path)
+def _atomic(path:Path, write, **open_kw) -> Path:
+    "Write `path` with `write(f)` into a temporary file in the same folder, then rename it over `path` (nothing half-written is ever seen)"
     fd, t = tempfile.mkstemp(dir=path.parent, prefix=f'.{path.name}.', suffix='.tmp')
     try:
-        with os.fdopen(fd, 'w') as f: json.dump(obj, f, indent=2, default=str)
+        with os.fdopen(fd, 'w', **open_kw) as f: write(f)
         os.chmod(t, 0o644); os.replace(t, path)
     except BaseException:
         if os.path.exists(t): os.unlink(t)
         raise
     return path
 
+def write_json_atomic(path:str|Path, # File to write
+                      obj # JSON-serialisable object
+                     ) -> Path:
+    "Write `obj` as JSON to `path` atomically (temporary file in the same folder + rename): readers never see half a file"
+    return _atomic(Path(path), lambda f: json.dump(obj, f, indent=2, default=str))
+
 def write_csv_atomic(df, # A pandas DataFrame
                      path:str|Path # File to write (its folder is created)
                     ) -> Path:
     "Write `df` as CSV to `path` deterministically (no index, `\\n` line ends) and atomically, like `write_json_atomic`"
     path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
-    fd, t = tempfile.mkstemp(dir=path.parent, prefix=f'.{path.name}.', suffix='.tmp')
-    try:
-        with os.fdopen(fd, 'w', newline='') as f: df.to_csv(f, index=False, lineterminator='\n')
-        os.chmod(t, 0o644); os.replace(t, path)
-    except BaseException:
-        if os.path.exists(t): os.unlink(t)
-        raise
-    return path
+    return _atomic(path, lambda f: df.to_csv(f, index=False, lineterminator='\n'), newline='')
 
 def write_status(run_dir:str|Path, # A run folder
                  state:str, # running | done | failed
