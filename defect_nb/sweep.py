@@ -20,6 +20,7 @@ from .render import *
 from .backends import *
 from .cv import *
 from .cv import abs_path
+from .compare import corrected_ttest, paired_diffs, holdout_share, interval_text, ttest_text
 
 # %% auto #0
 __all__ = ['SPEC_KEYS', 'RESERVED', 'sweep_keys', 'resolve_base', 'load_spec', 'sample_random', 'expand_trials', 'trial_id',
@@ -178,6 +179,12 @@ def plan_sweep(spec:dict, # From `load_spec`
     return pd.DataFrame(rows), tasks
 
 # %% ../nbs/08_sweep.ipynb #7853ec5c
+def _done(folds, trial):
+    "The done fold × seed runs of `trial`"
+    return folds[(folds['trial'] == trial) & (folds['status'] == 'done')]
+
+def _run_paths(runs): return [Path(r.fold_dir).parent/r.run_dir for r in runs.itertuples()]
+
 def collect_sweep(trials:pd.DataFrame # From `plan_sweep`
                  ) -> pd.DataFrame:
     "One row per trial fold × seed: status, metrics, timing, error (see `fold_row`)"
@@ -193,7 +200,7 @@ def leaderboard(trials:pd.DataFrame, # From `plan_sweep`
                 folds:pd.DataFrame, # From `collect_sweep`
                 out_dir:str|Path # The sweep folder (links are relative to it)
                ) -> pd.DataFrame:
-    "Trials ranked by mean macro F1 over their done folds × seeds"
+    "Trials ranked by mean macro F1 over their done folds × seeds; `vs_best`: trial − the first, paired over the fold × seed runs both have, with its 95 % corrected resampled t-test interval"
     keys = [c for c in trials.columns if c not in ('trial', 'dir')]
     rows = []
     for t in trials.to_dict('records'):
@@ -210,20 +217,30 @@ def leaderboard(trials:pd.DataFrame, # From `plan_sweep`
                          img_s=round(m('train_img_s'), 1) if nd else np.nan, runs=f"{nd}/{n}", status=status,
                          reports=' '.join(os.path.relpath(p, out_dir) for d in ok['fold_dir'] if (p := Path(d)/'report.html').exists()), # retired pages: no link
                          errors=' | '.join(f"fold{r.fold}-seed{r.seed}: {r.error}" for r in f[f['status'] == 'failed'].itertuples()) if n else ''))
-    lb = pd.DataFrame(rows).sort_values('f1_mean', ascending=False, na_position='last', kind='stable')
+    lb = pd.DataFrame(rows).sort_values('f1_mean', ascending=False, na_position='last', kind='stable').reset_index(drop=True)
     lb.insert(0, 'rank', range(1, len(lb)+1))
-    return lb.reset_index(drop=True)
+    return _vs_best(lb, folds)
+
+def _vs_best(lb, folds):
+    "`lb` with `vs_best` (each trial − the first, paired over the fold × seed runs both have: mean [95 % corrected resampled t-test interval]) and `distinguishable` (that interval excludes 0)"
+    best = _done(folds, lb['trial'][0]) if len(lb) and pd.notna(lb['f1_mean'][0]) else None
+    share = holdout_share(_run_paths(best))[0] if best is not None else np.nan
+    rs = [corrected_ttest(paired_diffs(_done(folds, t), best)['diff'], share) if i and best is not None and pd.notna(f) else None
+          for i, (t, f) in enumerate(zip(lb['trial'], lb['f1_mean']))]
+    at = lb.columns.get_loc('f1_macro') + 1
+    lb.insert(at, 'vs_best', [interval_text(r) if r else '' for r in rs])
+    lb.insert(at + 1, 'distinguishable', ['' if not r or np.isnan(r['lo']) else 'no' if r['lo'] <= 0 <= r['hi'] else 'yes' for r in rs])
+    return lb
 
 # %% ../nbs/08_sweep.ipynb #5e23bf5b
 def leaderboard_verdict(lb:pd.DataFrame, # From `leaderboard`
                         folds:pd.DataFrame # From `collect_sweep` (absolute `fold_dir`)
                        ) -> tuple[str, str]:
-    "The leaderboard's first screen (HTML) and page title: the best trial pooled with a bootstrap interval, its weakest class, the runner-up paired over fold × seed, the seed experiment where known, provenance"
+    "The leaderboard's first screen (HTML) and page title: the best trial pooled with a bootstrap interval, its weakest class, the runner-up paired over fold × seed (corrected resampled t-test), the seed experiment where known, provenance"
     ranked = lb[lb['f1_mean'].notna()]
     if not len(ranked): return "<p>No trial has a finished run yet.</p>", 'no finished trial'
     best = ranked.iloc[0]
-    done = lambda t: folds[(folds['trial'] == t) & (folds['status'] == 'done')]
-    bf = done(best['trial']); paths = [Path(r.fold_dir).parent/r.run_dir for r in bf.itertuples()]
+    bf = _done(folds, best['trial']); paths = _run_paths(bf)
     oof = pd.concat([pd.read_csv(p/'oof.csv') for p in paths], ignore_index=True)
     s = pooled_runs(paths, oof)
     pc, (lo, hi), acc, commits, fps = s['per_class'], s['interval'], s['accuracy'], s['commits'], s['fingerprints']
@@ -234,11 +251,10 @@ def leaderboard_verdict(lb:pd.DataFrame, # From `leaderboard`
            f"{lo:.4f}–{hi:.4f}), accuracy {acc:.4f}; weakest class <b>{e(str(weak))}</b>: recall {pc.loc[weak, 'recall']:.3f}.</p>"]
     if len(ranked) > 1:
         ru = ranked.iloc[1]
-        m = bf.merge(done(ru['trial']), on=['fold', 'seed'], suffixes=('', '_r'))
-        d = (m['f1_macro'] - m['f1_macro_r']) if len(m) else pd.Series(dtype=float)
+        d, (share, how) = paired_diffs(bf, _done(folds, ru['trial']))['diff'], holdout_share(paths)  # best − runner-up
         out.append(f"<p>Runner-up {e(ru['trial'])}: {best['f1_mean'] - ru['f1_mean']:+.4f} on the means" + (
-            f"; paired over the {len(m)} fold × seed run(s) both have: better in {(d > 0).sum()}, equal in {(d == 0).sum()}, worse in "
-            f"{(d < 0).sum()}, mean difference {d.mean():+.4f}" if len(m) else '; they share no fold × seed run') +
+            f"; paired over the {len(d)} fold × seed run(s) both have: better in {(d > 0).sum()}, equal in {(d == 0).sum()}, worse in "
+            f"{(d < 0).sum()}; best − runner-up: {e(ttest_text(corrected_ttest(d, share), how))}" if len(d) else '; they share no fold × seed run') +
             ". A difference within the seed-to-seed spread of one fold (±0.009 on NEU fold 4) needs more seeds before it is believed.</p>")
     ref = seed_reference(fps[0]) if len(fps) == 1 else None
     pairs = [(r.f1_macro, ref[r.fold]) for r in bf.itertuples() if ref and r.fold in ref]
@@ -270,7 +286,8 @@ def write_leaderboard(lb:pd.DataFrame, # From `leaderboard`
     verdict, headline = leaderboard_verdict(lb, folds)
     page = (f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{html.escape(f'{title} · {headline}')}</title><style>"
             "body{font-family:sans-serif} table{border-collapse:collapse} td,th{border:1px solid #ccc;padding:3px 6px}</style></head>"
-            f"<body><h1>{html.escape(title)}</h1>{verdict}<h2>All trials</h2><p>Macro F1 mean ± std over each trial's folds × seeds; "
+            f"<body><h1>{html.escape(title)}</h1>{verdict}<h2>All trials</h2><p>Macro F1 mean ± std over each trial's folds × seeds; vs_best: the trial − the first, "
+            "paired over the fold × seed runs both have, [its 95 % corrected resampled t-test interval]; distinguishable: that interval excludes 0; "
             f"written {time.strftime('%Y-%m-%d %H:%M')}.</p>{show.to_html(index=False, escape=False)}</body></html>")
     p = out/'leaderboard.html'; p.write_text(page, encoding='utf-8')
     return p
