@@ -39,7 +39,7 @@ class ConfigError(UserError, ValueError):
 CHOICES = dict(
     head=('Linear','fastai'), pool=('Average','GeM'), normalization=('Channel','Image','Dataset','Imagenet','None'),
     augmentation=('None','Soft','Dihedral','Medium','Hard'), schedule=('cosine','one_cycle','flat_cos','linear','constant'),
-    class_balance=('none','weights','sampler'),
+    class_balance=('none','weights','sampler'), resize=('pad','squish','crop'),
     optimizer=('AdamW','Adam','SGD'), loss=('CrossEntropy',), precision=('auto','bf16','fp16','fp32'),
     metric=('F1','Accuracy'), mix=('Disabled','Mixup','Cutmix'),
     tta=('hflip','vflip','transpose','rot90','rot180','rot270','antitranspose','dihedral'))
@@ -59,6 +59,7 @@ class Config:
     img_height:int=128 # Image height fed to the model
     img_width:int=128 # Image width fed to the model
     img_channels:int=3 # Channels fed to the model (grey images are replicated)
+    resize:str='pad' # How an image meets the input size: pad (whole image, aspect kept, black borders) | squish (whole image, stretched) | crop (centre window: cuts the borders off an image of another aspect)
     train_size:int|None=None # Train on random crops of this size (px, square) and predict on the whole `img_height`x`img_width` image (FixRes); None: train at the image size
     crop_min_scale:float=0.35 # Smallest area share of a random training crop (`train_size` only)
     progressive_start:int|None=None # Progressive resizing: training images start at this size (px, longest side) and grow linearly to the training size (`train_size`, else the image size) by the last epoch; None: off

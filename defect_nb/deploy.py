@@ -83,7 +83,7 @@ def onnx_meta(pr, # The torch `Predictor` being exported (`load_model`)
     "The description written into the graph's metadata and beside it"
     m = pr.meta; stats = pr.prep.tfms.stats
     return dict(format=ONNX_FORMAT, classes=pr.classes, img_height=pr.prep.size[0], img_width=pr.prep.size[1],
-                resize='crop', resample='bilinear',
+                resize=pr.prep.resize, resample='bilinear',
                 input='image: float32 (batch, 3, height, width), RGB values 0-1 (8-bit / 255) after the resize; grey images replicated to 3 channels',
                 output='probs: float32 (batch, n_classes), softmax over the classes in the order of `classes`',
                 normalization=pr.prep.norm_kind, mean=stats[0] if stats else None, std=stats[1] if stats else None,

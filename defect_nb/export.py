@@ -34,7 +34,7 @@ def export_model(model:nn.Module, # The trained `nn.Sequential(body, head)`
     save_file(sd, str(out/'model.safetensors'), metadata={'format': MODEL_FORMAT, **agree})
     mean, std = (None, None) if norm_stats is None else (list(map(float, norm_stats[0])), list(map(float, norm_stats[1])))
     meta = dict(format=MODEL_FORMAT, arch=cfg.arch, n_out=len(classes), head=cfg.head, pool=cfg.pool, dropout=cfg.dropout,
-                classes=list(map(str, classes)), img_height=cfg.img_height, img_width=cfg.img_width,
+                classes=list(map(str, classes)), img_height=cfg.img_height, img_width=cfg.img_width, resize=cfg.resize,
                 normalization=cfg.normalization, mean=mean, std=std, tta=list(cfg.tta),
                 precision=cfg.precision if cfg.mixed_precision_inference else 'fp32', channels_last=cfg.channels_last,
                 weights_sha256=file_sha256(out/'model.safetensors'))

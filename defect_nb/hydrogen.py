@@ -94,7 +94,8 @@ HT_NO_EFFECT = {
 # for a key it does not set (Hydrogen Torch's own default), so it never silently takes a recipe value
 SEED_BASE = dict(experiment_name='normal_defect_classification2', head='Linear', img_height=224, img_width=224,
                  augmentation='Soft', epochs=5, lr=1e-3, wd=0.0, schedule='cosine', label_smoothing=0.0,
-                 class_balance='none', tta=[])
+                 class_balance='none', tta=[],
+                 resize='squish') # Hydrogen Torch resizes the whole image to image_height x image_width (albumentations `Resize`)
 
 def _flatten(d, pre=''):
     out = {}

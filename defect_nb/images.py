@@ -8,10 +8,11 @@ import io, os
 from pathlib import Path
 import numpy as np
 from PIL import Image, ImageOps
+from .core import CHOICES
 
 # %% auto #0
-__all__ = ['IMG_EXTS', 'HI_MODES', 'ImageTooLarge', 'to_8bit', 'to_rgb', 'exif_upright', 'load_image', 'crop_box', 'resize_crop',
-           'image_array', 'find_images']
+__all__ = ['IMG_EXTS', 'HI_MODES', 'RESIZE_METHODS', 'ImageTooLarge', 'to_8bit', 'to_rgb', 'exif_upright', 'load_image',
+           'crop_box', 'resize_crop', 'image_array', 'find_images']
 
 # %% ../nbs/00e_images.ipynb #4126b830
 IMG_EXTS = ('.jpg','.jpeg','.png','.bmp','.tif','.tiff')
@@ -60,21 +61,28 @@ def load_image(fn, # Path or str, bytes, a file object, or a PIL image
         return to_rgb(exif_upright(im))
 
 # %% ../nbs/00e_images.ipynb #7b648240
+RESIZE_METHODS = CHOICES['resize'] # how an image meets the model's input size (config `resize`): pad, squish, crop
+
 def crop_box(size:tuple, # The image's (width, height)
-             target:tuple # The model's input (height, width)
+             target:tuple, # The model's input (height, width)
+             method:str='crop' # pad | squish | crop (`RESIZE_METHODS`)
             ) -> tuple:
-    "(left, top, right, bottom) of the centred window fastai's validation `Resize` (method crop) keeps"
+    "(left, top, right, bottom) of the window fastai's validation `Resize` with `method` takes (beyond the image for `pad`)"
     (w, h), (th, tw) = size, target
-    m = w/tw if w/tw < h/th else h/th
+    if method == 'squish': return (0, 0, w, h)
+    if method not in RESIZE_METHODS: raise ValueError(f"resize {method!r} is not one of {', '.join(RESIZE_METHODS)}")
+    pad = method == 'pad'
+    m = w/tw if (w/tw > h/th if pad else w/tw < h/th) else h/th
     cw, ch = int(m*tw), int(m*th)
     l, t = int(0.5*(w-cw)), int(0.5*(h-ch))
-    return (l, t, min(l+cw, w), min(t+ch, h))
+    return (l, t, l+cw, t+ch) if pad else (l, t, min(l+cw, w), min(t+ch, h))
 
 def resize_crop(im:Image.Image, # An 8-bit RGB image (`load_image`)
-                target:tuple # The model's input (height, width)
+                target:tuple, # The model's input (height, width)
+                method:str='crop' # pad | squish | crop (`RESIZE_METHODS`)
                ) -> Image.Image:
-    "`im` as the model sees it: the `crop_box` window resized (bilinear) to `target`"
-    return im.crop(crop_box(im.size, target)).resize((int(target[1]), int(target[0])), Image.BILINEAR)
+    "`im` as the model sees it: the `crop_box` window (zeros beyond the image) resized (bilinear) to `target`"
+    return im.crop(crop_box(im.size, target, method)).resize((int(target[1]), int(target[0])), Image.BILINEAR)
 
 def image_array(im:Image.Image # An RGB image at the model's input size (`resize_crop`)
                ) -> np.ndarray:

@@ -9,19 +9,19 @@ from pathlib import Path
 import numpy as np, pandas as pd, torch
 from PIL import Image
 from fastcore.parallel import parallel
-from .core import Config, DataError, fastai_quietly
+from .core import Config, ConfigError, DataError, CHOICES, fastai_quietly
 with fastai_quietly():
     from fastai.vision.all import (PILImage, TensorImage, DataBlock, ImageBlock, CategoryBlock, ColReader, ColSplitter,
         Resize, RandomResizedCrop, Normalize, IntToFloatTensor, ToTensor, DisplayedTransform, RandTransform, Brightness,
         Contrast, Rotate, Zoom, RandomErasing, cutout_gaussian, setup_aug_tfms, imagenet_stats, default_device, DataLoaders,
-        Callback, store_attr)
+        Callback, store_attr, PadMode)
 from .images import load_image
 from .sources import DataSource
 
 # %% auto #0
 __all__ = ['DefectImage', 'RandomDihedral', 'RandomHFlip', 'RandErasing', 'per_image_norm', 'PerImageNorm', 'aug_tfms',
-           'channel_stats', 'norm_tfm', 'item_tfms', 'get_dls', 'ProgressiveResize', 'class_weights',
-           'DefectPreprocess', 'inference_tfms']
+           'channel_stats', 'norm_tfm', 'resize_tfm', 'item_tfms', 'get_dls', 'ProgressiveResize', 'class_weights',
+           'image_sizes', 'data_choices', 'DefectPreprocess', 'inference_tfms']
 
 # %% ../nbs/01b_loaders.ipynb #0b47c8b0
 class DefectImage(PILImage):
@@ -129,12 +129,19 @@ def norm_tfm(normalization:str, # Channel | Image | Dataset | Imagenet | None
     return Normalize.from_stats(*stats, cuda=False), stats
 
 # %% ../nbs/01b_loaders.ipynb #a3eb0fee
+def resize_tfm(size:tuple, # The model's input (height, width)
+               method:str='crop' # pad | squish | crop (config `resize`)
+              ) -> Resize:
+    "fastai's `Resize` for `method`: padding is black (zeros), as `defect_nb.images.resize_crop` reproduces it"
+    if method not in CHOICES['resize']: raise ConfigError(f"resize {method!r} is not one of {', '.join(CHOICES['resize'])}")
+    return Resize(size, method=method, pad_mode=PadMode.Zeros)
+
 def item_tfms(cfg:Config # Uses img_height/width, train_size, crop_min_scale, progressive_start
              ) -> list:
-    "Per-image resizing: the whole image at `img_height`x`img_width`, or (with `train_size`) random crops for training only"
-    full = Resize((cfg.img_height, cfg.img_width))
+    "Per-image resizing: the image at `img_height`x`img_width` as `cfg.resize` says, or (with `train_size`) random crops for training only"
+    full = resize_tfm((cfg.img_height, cfg.img_width), cfg.resize)
     if not cfg.train_size and not cfg.progressive_start: return [full]
-    train = RandomResizedCrop(cfg.train_size, min_scale=cfg.crop_min_scale) if cfg.train_size else Resize((cfg.img_height, cfg.img_width))
+    train = RandomResizedCrop(cfg.train_size, min_scale=cfg.crop_min_scale) if cfg.train_size else resize_tfm((cfg.img_height, cfg.img_width), cfg.resize)
     full.split_idx, train.split_idx = 1, 0 # validation (and scoring) see the whole image; training its own resize (crops, or a size that grows)
     return [full, train]
 
@@ -208,12 +215,66 @@ def class_weights(counts:pd.Series # Training images per class, in vocab order (
     c = torch.tensor(counts.to_numpy(), dtype=torch.float)
     return torch.where(c > 0, c.sum() / ((c > 0).sum() * c.clamp_min(1)), torch.zeros_like(c))
 
+# %% ../nbs/01b_loaders.ipynb #83070909
+def image_sizes(paths:list, # Image files
+                n_colour:int=200 # Decode at most this many (spread evenly) to tell grey from colour
+               ) -> pd.DataFrame:
+    "`width`, `height` of every file (from its header) and `grey` (equal channels, or a grey mode) for up to `n_colour` of them (else NA)"
+    paths = list(paths); rows = []
+    check = set(np.linspace(0, len(paths) - 1, min(n_colour, len(paths))).round().astype(int).tolist()) if paths else set()
+    for i, p in enumerate(paths):
+        with Image.open(p) as im:
+            grey = pd.NA
+            if i in check:
+                if im.mode in ('1', 'L', 'LA', 'I', 'I;16', 'I;16L', 'I;16B', 'F'): grey = True
+                else:
+                    a = np.asarray(im.convert('RGB').reduce(max(1, min(im.size) // 64)), dtype=np.int16)
+                    grey = bool((np.abs(a[..., 0] - a[..., 1]).max() <= 2) and (np.abs(a[..., 1] - a[..., 2]).max() <= 2))
+            rows.append(dict(width=im.size[0], height=im.size[1], grey=grey))
+    return pd.DataFrame(rows, columns=['width', 'height', 'grey'])
+
+def data_choices(cfg:Config, # The run's config (`class_balance`, `resize`, the input size)
+                 table:pd.DataFrame, # The folds table (`images`, `label`, `fold`)
+                 fold:int, # The held-out fold
+                 root:str|Path # The folder the image paths are relative to
+                ) -> str:
+    "What the config does about this data: class balance, image sizes, colour, and the classes too small to judge on one fold (a markdown list)"
+    train, valid = table[table['fold'] != fold], table[table['fold'] == fold]
+    n = train['label'].value_counts()
+    w = class_weights(n).numpy()
+    H, W = cfg.img_height, cfg.img_width
+    cb = {'weights': f"the loss weights each class by the inverse of its share (`class_balance: weights`): `{n.idxmin()}` ×{w[-1]:.2f}, `{n.idxmax()}` ×{w[0]:.2f}",
+          'sampler': "training batches are drawn class-balanced (`class_balance: sampler`)",
+          'none': "no balancing (`class_balance: none`)"}[cfg.class_balance]
+    out = [f"**Class balance**: {n.size} classes, {n.min()}–{n.max()} training images per class ({n.max()/n.min():.1f}×); {cb}"]
+    s = image_sizes([Path(root)/p for p in table['images']])
+    if len(s) and s['width'].nunique() == 1 and s['height'].nunique() == 1:
+        w0, h0 = int(s['width'].iloc[0]), int(s['height'].iloc[0])
+        out.append(f"**Image size**: every image is {w0}×{h0} px, resized to {W}×{H}" + (
+            " (same aspect: `resize` changes nothing)" if w0*H == h0*W else f" (`resize: {cfg.resize}`)"))
+    elif len(s):
+        a = s['width'] / s['height']; lost = 1 - np.minimum(a/(W/H), (W/H)/a).min()
+        how = {'pad': "each whole image is fitted into the input with black borders (`resize: pad`): nothing is cut off or stretched",
+               'squish': f"each whole image is stretched to the input (`resize: squish`): nothing is cut off; shapes change by up to ×{1/(1-lost):.1f}",
+               'crop': f"⚠ each image is cut to the input's aspect (`resize: crop`): up to {lost:.0%} of an image is lost, with any defect there; `resize: pad` keeps it"}[cfg.resize]
+        out.append(f"**Image sizes**: mixed, sides {int(s[['width', 'height']].min().min())}–{int(s[['width', 'height']].max().max())} px, "
+                   f"aspect (width/height) {a.min():.2f}–{a.max():.2f}, resized to {W}×{H}; {how}")
+    g = s['grey'].dropna() if len(s) else s['grey']
+    if len(g): out.append("**Colour**: " + ("grey images (replicated to 3 channels)" if g.all() else "colour images (RGB)" if not g.any() else
+                                            f"mixed: {int(g.sum())} of the {len(g)} images checked are grey (replicated to 3 channels), the others colour") +
+                          f", normalised per `normalization: {cfg.normalization}`")
+    nv = valid['label'].value_counts().reindex(n.index, fill_value=0)
+    few = nv[nv < 10]
+    if len(few): out.append("**Small classes**: " + ', '.join(f"`{k}` has {v} validation image(s)" for k, v in few.items()) +
+                            " in this fold: one image moves its recall by 1/that; judge these classes over all folds (`defect_cv`)")
+    return '\n'.join(f"- {o}" for o in out)
+
 # %% ../nbs/01b_loaders.ipynb #b36adf62
 class DefectPreprocess:
-    "Preprocess images like the validation set: `load_image` -> `Resize` (centre crop) -> tensor -> float 0..1 -> normalisation"
-    def __init__(self, size:tuple, normalization:str='None', stats=None):
-        self.size, self.normalization = tuple(size), normalization
-        self.resize = Resize(self.size)
+    "Preprocess images like the validation set: `load_image` -> `Resize` (pad, squish or crop) -> tensor -> float 0..1 -> normalisation"
+    def __init__(self, size:tuple, normalization:str='None', stats=None, resize:str='crop'):
+        self.size, self.normalization, self.method = tuple(size), normalization, resize
+        self.resize = resize_tfm(self.size, resize)
         self.norm, self.stats = norm_tfm(normalization, stats)
         self.to_tensor, self.to_float = ToTensor(), IntToFloatTensor()
     def __call__(self, o) -> torch.Tensor:
@@ -223,13 +284,15 @@ class DefectPreprocess:
     def batch(self, items) -> torch.Tensor:
         "Several images as a `(B, 3, H, W)` tensor"
         return torch.stack([self(o) for o in items])
-    def __repr__(self): return f"DefectPreprocess(size={self.size}, normalization={self.normalization!r}, stats={self.stats})"
+    def __repr__(self): return f"DefectPreprocess(size={self.size}, resize={self.method!r}, normalization={self.normalization!r}, stats={self.stats})"
 
 def inference_tfms(cfg_or_size, # A `Config`, or the size `(height, width)` / `int`
                    normalization:str|None=None, # Default: the config's
-                   stats=None # (mean, std) used in training: `dls.norm_stats`
+                   stats=None, # (mean, std) used in training: `dls.norm_stats`
+                   resize:str|None=None # pad | squish | crop; default: the config's (`crop` for a bare size: exports made before `resize` existed)
                   ) -> DefectPreprocess:
     "The validation-set preprocessing as a callable for scoring"
-    if isinstance(cfg_or_size, Config): size, normalization = (cfg_or_size.img_height, cfg_or_size.img_width), normalization or cfg_or_size.normalization
+    if isinstance(cfg_or_size, Config):
+        size, normalization, resize = (cfg_or_size.img_height, cfg_or_size.img_width), normalization or cfg_or_size.normalization, resize or cfg_or_size.resize
     else: size = (cfg_or_size, cfg_or_size) if isinstance(cfg_or_size, int) else tuple(cfg_or_size)
-    return DefectPreprocess(size, normalization or 'None', stats)
+    return DefectPreprocess(size, normalization or 'None', stats, resize or 'crop')

@@ -48,8 +48,9 @@ class Preprocess:
                 ):
         self.size, self.norm_kind = (int(meta['img_height']), int(meta['img_width'])), meta['normalization']
         stats = (meta['mean'], meta['std']) if meta.get('mean') is not None and meta.get('std') is not None else None
-        try: self.tfms = inference_tfms(self.size, self.norm_kind, stats)
-        except DataError as e: raise ModelFormatError(f"model.json: {e}") from None
+        self.resize = meta.get('resize', 'crop') # exports made before `resize` existed cropped
+        try: self.tfms = inference_tfms(self.size, self.norm_kind, stats, self.resize)
+        except (DataError, ConfigError) as e: raise ModelFormatError(f"model.json: {e}") from None
         self.to(device or 'cpu')
 
     def to(self, device):

@@ -175,13 +175,17 @@ def verdict(title:str, # What the page is, e.g. `recipe · fold 4`
             per_class:dict, # {class: {'recall': .., 'f1': ..}}
             facts:list, # Provenance lines (experiment, fold, seed, commit, data)
             seed_f1:float|None=None, # The seed experiment's macro F1 on the same images, where known
-            flags:list=() # Warnings (timing, imbalance)
+            flags:list=(), # Warnings (timing, imbalance)
+            counts:dict|None=None # Training images per class: with imbalanced classes (largest > 1.5 × smallest) the smallest class's recall is named
            ) -> Markdown:
     "The report's first screen as markdown, with the page title `<title> · F1 <f1>` in its display metadata"
     ci = f" (95 % bootstrap interval {interval[0]:.3f}–{interval[1]:.3f})" if interval and not np.isnan(interval[0]) else ''
     weak = min(per_class.items(), key=lambda kv: (kv[1]['recall'], kv[1]['f1'])) if per_class else None
     lines = [f"## {title} · macro F1 **{f1:.3f}**{ci}",
              f"accuracy {accuracy:.3f} on {n} images" + (f" · weakest class **{weak[0]}**: recall {weak[1]['recall']:.3f}, F1 {weak[1]['f1']:.3f}" if weak else '')]
+    if counts and per_class and max(counts.values()) > 1.5 * max(1, min(counts.values())):
+        small = sorted((k for k in counts if k in per_class), key=lambda k: counts[k])[:3]
+        lines.append("smallest classes: " + ' · '.join(f"**{k}** ({counts[k]} training images): recall {per_class[k]['recall']:.3f}" for k in small))
     if seed_f1 is not None: lines.append(f"{f1 - seed_f1:+.3f} against the seed experiment (Hydrogen Torch's settings) on the same images ({seed_f1:.3f})")
     lines += [' · '.join(facts), *[f for f in flags if f]]
     md = Markdown('\n\n'.join(lines))

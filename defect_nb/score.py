@@ -15,7 +15,7 @@ from .core import UserError
 from fastcore.script import Param
 from .cli import command, ShortParam
 from .env import file_sha256
-from .images import IMG_EXTS, load_image, resize_crop, image_array, find_images
+from .images import IMG_EXTS, RESIZE_METHODS, load_image, resize_crop, image_array, find_images
 from .scored import check_csv_output, scoring_args_error, model_calibration, write_scored
 
 # %% auto #0
@@ -49,6 +49,7 @@ def read_onnx_meta(path:str|Path # A `.onnx` file, or a folder with `model.onnx`
         raise ScoreModelError(f"{j}: unknown format {meta.get('format') if isinstance(meta, dict) else None!r}, this defect_nb reads {ONNX_FORMAT!r}")
     missing = [k for k in ONNX_KEYS if k not in meta]
     if missing: raise ScoreModelError(f"{j} lacks {', '.join(missing)}")
+    if meta['resize'] not in RESIZE_METHODS: raise ScoreModelError(f"{j}: resize {meta['resize']!r} is not one of {', '.join(RESIZE_METHODS)}; re-export the model")
     got = file_sha256(p)
     if got != meta['onnx_sha256']:
         raise ScoreModelError(f"{p} does not match the checksum in {j.name} (sha256 {got[:12]}…, expected {meta['onnx_sha256'][:12]}…): "
@@ -85,7 +86,7 @@ class OnnxScorer:
 
     def prepare(self, item) -> np.ndarray:
         "The model input of one image (path, bytes or PIL image): float32 (3, h, w)"
-        return image_array(resize_crop(load_image(item, max_pixels=self.max_pixels), self.size))
+        return image_array(resize_crop(load_image(item, max_pixels=self.max_pixels), self.size, self.meta['resize']))
 
     def run(self, x:np.ndarray # A batch (B, 3, h, w), float32 0-1
            ) -> np.ndarray:
