@@ -13,7 +13,7 @@ from IPython.display import Markdown, HTML
 from .core import *
 from .hydrogen import load_config, shipped_configs
 from .cli import command, ShortParam, EXIT_NOT_DONE
-from .env import file_sha256, rel_path
+from .env import file_sha256, rel_path, shown_path
 from .runs import *
 from .params import DRIVER, driver_params, run_keys, to_driver, check_params, parse_params
 from .sources import resolve_data
@@ -149,8 +149,8 @@ def cv_verdict(folds:pd.DataFrame, # From `collect_cv`
 # %% ../nbs/07a_cv.ipynb #a0da4ef4
 def data_manifest(src # A `DataSource`
                  ) -> dict:
-    "The data a CV or sweep folder is started on: its root and the SHA-256 of its folds file"
-    return dict(path=str(src.root), folds_sha256=file_sha256(src.folds_csv))
+    "The data a CV or sweep folder is started on: its root (as reports show it: checkout-relative, else its last part; no path of this machine) and the SHA-256 of its folds file"
+    return dict(path=shown_path(src.root), folds_sha256=file_sha256(src.folds_csv))
 
 def cv_manifest(cfg:Config, # The experiment config of the CV
                 src, # Its `DataSource`
