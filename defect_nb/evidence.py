@@ -4,11 +4,14 @@
 
 # %% ../nbs/04a_evidence.ipynb #be2a4306
 from __future__ import annotations
+import re
 from pathlib import Path
 import numpy as np, pandas as pd, torch
 from torch import nn
 import matplotlib.pyplot as plt
 from matplotlib.figure import Figure
+from matplotlib.font_manager import FontProperties
+from matplotlib.textpath import TextToPath
 from PIL import Image
 from .cam import *
 from .cam import gradcam_logits
@@ -20,14 +23,67 @@ __all__ = ['LOC_COLS', 'plot_top_losses', 'error_table', 'plot_errors', 'plot_gr
            'cam_localisation', 'localisation_summary', 'plot_localisation', 'localisation_section']
 
 # %% ../nbs/04a_evidence.ipynb #81af2201
-def _grid_fig(n, ncols, size=3.):
-    "A figure with `n` image axes in rows of `ncols` (unused axes hidden), ticks off"
-    ncols = max(1, min(ncols, n)); nrows = max(1, -(-n // ncols))
-    fig, axs = plt.subplots(nrows, ncols, squeeze=False, figsize=(size*ncols, size*nrows + .5), layout='constrained')
+_TITLE_PT, _SUP_PT = 10, 12 # points: the image grids' titles and labels, and their figure titles
+_SLIM_PX, _MIN_PX = 480, 9 # the reports' images are slimmed to 480 px a side; their text must keep 9 px there
+
+def _max_side(pt:float=_TITLE_PT) -> float:
+    "Longest figure side (inches) at which `pt`-point text keeps `_MIN_PX` px once slimmed to `_SLIM_PX` (7.2 in at 10 pt: 3 % kept in hand)"
+    return .97*pt*_SLIM_PX/(72*_MIN_PX)
+
+def _fit(ncols:int, size:float=2.3, most:int=3, label:float=0.) -> tuple[int, float]:
+    "Columns (at most `most`) and panel size in inches: `size`, made smaller only as far as those columns need to fit in `_max_side()`"
+    ncols = max(1, min(ncols, most))
+    return ncols, min(size, (_max_side() - label - .05)/ncols - .09)
+
+def _text_w(s:str, pt:float) -> float:
+    "Width of `s` in points, in the default font at `pt` points"
+    return TextToPath().get_text_width_height_descent(s.rstrip(), FontProperties(size=pt), ismath=False)[0]
+
+def _wrap(s:str, size:float, pt:float=_TITLE_PT) -> str:
+    "`s` with every line wider than a `size`-inch panel (at `pt` points) broken at spaces and after arrows; a word wider than that after a hyphen or underscore, or else cut"
+    room, out = size*72 - 4, []
+    fits = lambda t: _text_w(t, pt) <= room
+    for line in str(s).split('\n'):
+        cur = ''
+        for piece in re.split(r'(?<=[ →])', line):
+            if cur.strip() and not fits(cur + piece): out.append(cur.rstrip()); cur = piece.lstrip()
+            else: cur += piece
+            while not fits(cur) and len(cur) > 1:
+                a = next((i for i in range(len(cur) - 1, 0, -1) if cur[i-1] in '_-' and fits(cur[:i])), None) or \
+                    max([i for i in range(1, len(cur)) if fits(cur[:i])], default=1)
+                out.append(cur[:a]); cur = cur[a:]
+        out.append(cur.rstrip())
+    return '\n'.join(out)
+
+def _lines(titles:list) -> int: return max([str(t).count('\n') + 1 for t in titles], default=1)
+
+def _grid_figs(n:int, # Image panels
+               ncols:int, # Panels a row
+               size:float, # Panel side, inches
+               lines:int, # Lines of the longest panel title
+               suptitle:str, # Each figure's title (numbered "(i/n)" when there are several)
+               label:float=0., # Room for a row label on the left, inches
+               group:int=1, # Keep rows together in figures of a multiple of this many rows, where one holds that many
+               nrows:int=3 # At most this many rows a figure
+              ) -> tuple[list, np.ndarray]:
+    "Figures for `n` image panels, each as many rows (≤ `nrows`) as keep its longer side within `_max_side()`: the figures, and all their axes as one array [rows, ncols] (unused ones hidden, ticks off)"
+    W = ncols*(size + .09) + label + .05
+    sup_h = (_wrap(suptitle + ' (9/9)', W - .4, _SUP_PT).count('\n') + 1)*_SUP_PT*1.25/72 + .25
+    row_h = size + lines*_TITLE_PT*1.25/72 + .25
+    per = max(1, min(nrows, int((_max_side() - sup_h)/row_h)))
+    if per >= group: per -= per % group
+    total = max(1, -(-n // ncols)); pages = -(-total // per)
+    figs, rows = [], []
+    for p in range(pages):
+        r = min(per, total - p*per)
+        fig, axs = plt.subplots(r, ncols, squeeze=False, figsize=(W, r*row_h + sup_h), layout='constrained')
+        fig.suptitle(_wrap(suptitle + (f' ({p + 1}/{pages})' if pages > 1 else ''), W - .4, _SUP_PT), fontsize=_SUP_PT)
+        figs.append(fig); rows += list(axs)
+    axs = np.array(rows)
     for i, ax in enumerate(axs.flat):
         ax.set_xticks([]); ax.set_yticks([])
         if i >= n: ax.set_axis_off()
-    return fig, axs
+    return figs, axs
 
 # %% ../nbs/04a_evidence.ipynb #1744799c
 def _open(path) -> Image.Image:
@@ -41,19 +97,18 @@ def _path(root, p) -> Path: return Path(p) if root is None else Path(root)/p
 def plot_top_losses(oof:pd.DataFrame|str|Path, # Out-of-fold table (or its CSV path)
                     root:str|Path|None, # Data root the `images` paths are relative to
                     k:int=9, # How many images
-                    ncols:int=3, # Images per row
+                    ncols:int=3, # Images per row (at most 3)
                     title:str='Top losses' # Figure title
-                   ) -> Figure:
-    "Grid of the `k` highest-loss images titled actual / predicted / loss / probability of the prediction"
+                   ) -> list[Figure]:
+    "The `k` highest-loss images titled actual / predicted / loss / probability of the prediction, in figures of up to 3 × 3 (`_grid_figs`)"
     tl = top_losses(oof, k)
     ims = [_open(_path(root, p)) for p in tl['images']]
-    fig, axs = _grid_fig(len(tl), ncols)
-    for ax, im, (_, r) in zip(axs.flat, ims, tl.iterrows()):
-        ax.imshow(im)
-        ax.set_title(f"{r['label']} / {r['pred']}\n{r['loss']:.2f} / {r['prob']:.2f}", fontsize=10,
-                     color='black' if r['label'] == r['pred'] else 'firebrick')
-    fig.suptitle(f'{title}: actual / predicted / loss / probability of the prediction')
-    return fig
+    ncols, size = _fit(ncols)
+    titles = [_wrap(f"{r['label']} / {r['pred']}\n{r['loss']:.2f} / {r['prob']:.2f}", size) for _, r in tl.iterrows()]
+    figs, axs = _grid_figs(len(tl), ncols, size, _lines(titles), f'{title}: actual / predicted / loss / probability of the prediction')
+    for ax, im, tt, (_, r) in zip(axs.flat, ims, titles, tl.iterrows()):
+        ax.imshow(im); ax.set_title(tt, fontsize=_TITLE_PT, color='black' if r['label'] == r['pred'] else 'firebrick')
+    return figs
 
 # %% ../nbs/04a_evidence.ipynb #edc347dc
 def error_table(oof:pd.DataFrame|str|Path # Out-of-fold table (or its CSV path)
@@ -67,19 +122,20 @@ def error_table(oof:pd.DataFrame|str|Path # Out-of-fold table (or its CSV path)
 def plot_errors(oof:pd.DataFrame|str|Path, # Out-of-fold table (or its CSV path)
                 root:str|Path|None, # Data root the `images` paths are relative to
                 max_n:int=48, # At most this many (the most confident errors first)
-                ncols:int=6, # Images per row
+                ncols:int=6, # Images per row (at most 3)
                 title:str='Misclassified images' # Figure title
-               ) -> Figure|None:
-    "Thumbnails of the misclassified images titled file name, true → predicted (probability) and the runner-up; None when there is none"
+               ) -> list[Figure]|None:
+    "The misclassified images titled file name, true → predicted (probability) and the runner-up, in figures of up to 3 × 3 (`_grid_figs`); None when there is none"
     every = error_table(oof); et = every.head(max_n)
     if not len(et): return None
-    fig, axs = _grid_fig(len(et), ncols, size=2.3)
-    for ax, (_, r) in zip(axs.flat, et.iterrows()):
-        ax.imshow(_open(_path(root, r['images'])))
-        ax.set_title(f"{Path(str(r['images'])).name}\n{r['label']} → {r['pred']} ({r['prob']:.2f})\nrunner-up {r['runner_up']} ({r['runner_up_prob']:.2f})",
-                     fontsize=7.5, color='firebrick')
-    fig.suptitle(f"{title}: file, true → predicted (probability), runner-up" + (f" (the {max_n} most confident of {len(every)})" if len(every) > max_n else ''))
-    return fig
+    ncols, size = _fit(ncols)
+    titles = [_wrap(f"{Path(str(r['images'])).name}\n{r['label']} → {r['pred']} ({r['prob']:.2f})\nrunner-up {r['runner_up']} ({r['runner_up_prob']:.2f})", size)
+              for _, r in et.iterrows()]
+    figs, axs = _grid_figs(len(et), ncols, size, _lines(titles), f"{title}: file, true → predicted (probability), runner-up" +
+                           (f" (the {max_n} most confident of {len(every)})" if len(every) > max_n else ''))
+    for ax, tt, (_, r) in zip(axs.flat, titles, et.iterrows()):
+        ax.imshow(_open(_path(root, r['images']))); ax.set_title(tt, fontsize=_TITLE_PT, color='firebrick')
+    return figs
 
 # %% ../nbs/04a_evidence.ipynb #33f085d3
 def plot_gradcam(model, # A model `nn.Sequential(body, head)` or a fastai `Learner`
@@ -89,11 +145,11 @@ def plot_gradcam(model, # A model `nn.Sequential(body, head)` or a fastai `Learn
                  target=None, # Class index or one per image; default: the predicted class
                  layer:nn.Module|None=None, # Layer explained; default: the body
                  classes:list|None=None, # Class names for the default titles
-                 ncols:int=4, # Images per row
+                 ncols:int=4, # Images per row (at most 3)
                  alpha:float=0.5, # Heatmap weight
                  title:str='Grad-CAM' # Figure title
-                ) -> Figure:
-    "A grid of Grad-CAM overlays for the images of `xb`"
+                ) -> list[Figure]:
+    "Grad-CAM overlays for the images of `xb`, in figures of up to 3 × 3 (`_grid_figs`)"
     cams, logits = gradcam_logits(model, xb, target, layer)
     probs = logits.softmax(1)
     t = probs.argmax(1) if target is None else torch.as_tensor(target).long().expand(len(cams))
@@ -104,11 +160,11 @@ def plot_gradcam(model, # A model `nn.Sequential(body, head)` or a fastai `Learn
     if titles is None:
         name = (lambda i: classes[i]) if classes is not None else str
         titles = [f'{name(int(c))} (p={float(p[c]):.2f})' for c, p in zip(t, probs)]
-    fig, axs = _grid_fig(len(cams), ncols)
+    ncols, size = _fit(ncols); titles = [_wrap(tt, size) for tt in titles]
+    figs, axs = _grid_figs(len(cams), ncols, size, _lines(titles), title)
     for ax, im, cm, tt in zip(axs.flat, imgs, cams, titles):
-        ax.imshow(cam_overlay(im, cm, alpha)); ax.set_title(tt, fontsize=10)
-    fig.suptitle(title)
-    return fig
+        ax.imshow(cam_overlay(im, cm, alpha)); ax.set_title(tt, fontsize=_TITLE_PT)
+    return figs
 
 # %% ../nbs/04a_evidence.ipynb #0fd9e210
 def gradcam_picks(oof:pd.DataFrame|str|Path, # Out-of-fold table (or its CSV path)
@@ -144,8 +200,8 @@ def gradcam_examples(learn_or_model, # A fastai `Learner` or a model `nn.Sequent
                      layer:nn.Module|None=None, # Layer explained; default: the body
                      alpha:float=0.5, # Heatmap weight
                      title:str='Grad-CAM' # Figure title
-                    ) -> Figure:
-    "Each class's clearest correct and worst wrong predictions as image + Grad-CAM overlay pairs, a row per class"
+                    ) -> list[Figure]:
+    "Each class's clearest correct and worst wrong predictions as image + Grad-CAM overlay pairs, correct left and wrong right, `n_per_class` rows per class, up to 3 rows a figure"
     if explain not in ('pred', 'actual'): raise ValueError(f"explain must be 'pred' or 'actual', not {explain!r}")
     if tfm is None: tfm = getattr(learn_or_model, 'dls', None)
     if tfm is None: raise ValueError("pass `tfm`: a `DataLoaders` or a callable path -> normalised tensor")
@@ -157,25 +213,28 @@ def gradcam_examples(learn_or_model, # A fastai `Learner` or a model `nn.Sequent
     xb = _inputs(tfm, picks, paths)
     tgt = [classes.index(str(v)) for v in picks[explain if explain == 'pred' else 'label']]
     cams = gradcam(learn_or_model, xb, tgt, layer)
-    ncols = 4*n_per_class # each example takes two panels: the image, then its Grad-CAM overlay
-    fig, axs = _grid_fig(len(classes)*ncols, ncols, size=2.4)
+    # a row: the k-th correct example of a class and its k-th wrong one, each an image and its Grad-CAM overlay
+    _, size = _fit(4, 2.3, most=4, label=.3)
+    titles = [(_wrap(f"{r['kind']}: {r['label']}→{r['pred']}", size), _wrap(f"Grad-CAM (p={r['prob']:.2f})", size)) for _, r in picks.iterrows()]
+    figs, axs = _grid_figs(len(classes)*n_per_class*4, 4, size, _lines(sum(titles, ())), label=.3, group=n_per_class,
+                           suptitle=f"{title} of the {'predicted' if explain == 'pred' else 'actual'} class: "
+                                    f"lowest-loss correct | highest-loss wrong")
     for ax in axs.flat: ax.set_axis_off()
     slot = {}
-    for (_, r), im, cm in zip(picks.iterrows(), ims, cams):
+    for (_, r), im, cm, (t_im, t_cam) in zip(picks.iterrows(), ims, cams, titles):
         key = (str(r['label']), r['kind']); slot[key] = slot.get(key, -1) + 1
-        col, colour = 2*(slot[key] + (0 if r['kind'] == 'correct' else n_per_class)), 'black' if r['kind'] == 'correct' else 'firebrick'
-        a_im, a_cam = axs[classes.index(key[0]), col], axs[classes.index(key[0]), col+1]
+        row, col = classes.index(key[0])*n_per_class + slot[key], (0 if r['kind'] == 'correct' else 2)
+        colour = 'black' if r['kind'] == 'correct' else 'firebrick'
+        a_im, a_cam = axs[row, col], axs[row, col+1]
         a_im.set_axis_on(); a_cam.set_axis_on()
         a_im.imshow(im); a_cam.imshow(cam_overlay(im, cm, alpha))
-        a_im.set_title(f"{r['kind']}: {r['label']}→{r['pred']}", fontsize=8, color=colour)
-        a_cam.set_title(f"Grad-CAM (p={r['prob']:.2f})", fontsize=8, color=colour)
+        a_im.set_title(t_im, fontsize=_TITLE_PT, color=colour); a_cam.set_title(t_cam, fontsize=_TITLE_PT, color=colour)
     for i, c in enumerate(classes):
-        ax = axs[i, 0]
-        if not ax.images: ax.spines[:].set_visible(False)
-        ax.set_axis_on(); ax.set_ylabel(c, fontsize=11)
-    fig.suptitle(f"{title} of the {'predicted' if explain == 'pred' else 'actual'} class: "
-                 f"lowest-loss correct | highest-loss wrong")
-    return fig
+        for k in range(n_per_class):
+            ax = axs[i*n_per_class + k, 0]
+            if not ax.images: ax.spines[:].set_visible(False)
+            ax.set_axis_on(); ax.set_ylabel(c, fontsize=11)
+    return figs
 
 # %% ../nbs/04a_evidence.ipynb #9309e7f4
 LOC_COLS = ['images', 'label', 'pred', 'correct', 'n_boxes', 'pointing', 'energy', 'chance']
@@ -250,8 +309,8 @@ def plot_localisation(loc:pd.DataFrame|str|Path, # From `cam_localisation` (or i
                       classes:list|None=None, # Class order = model outputs; default: `oof_classes`-like, as found
                       layer:nn.Module|None=None, # Layer explained; default: the body
                       alpha:float=0.5 # Heatmap weight
-                     ) -> Figure:
-    "Image and Grad-CAM of the predicted class, boxes drawn on both: the `k` best- and `k` worst-localised images (energy minus chance)"
+                     ) -> list[Figure]:
+    "Image and Grad-CAM of the predicted class, boxes drawn on both: the `k` best- (left) and `k` worst-localised (right) images by energy minus chance, up to 3 rows a figure"
     if tfm is None: tfm = getattr(learn_or_model, 'dls', None)
     d = read_table(loc).dropna(subset=['energy']).reset_index(drop=True)
     d = d.assign(lift=d['energy'] - d['chance']).sort_values('lift', ascending=False, kind='stable')
@@ -261,17 +320,19 @@ def plot_localisation(loc:pd.DataFrame|str|Path, # From `cam_localisation` (or i
     paths = [_path(root, p) for p in picks['images']]
     xb = _inputs(tfm, picks, paths)
     cams = gradcam(learn_or_model, xb, [classes.index(str(v)) for v in picks['pred']], layer)
-    fig, axs = _grid_fig(4*k, 4, size=2.6)
-    for j, ((_, r), p, cm) in enumerate(zip(picks.iterrows(), paths, cams)):
+    _, size = _fit(4, 2.3, most=4)
+    titles = [(_wrap(f"{Path(str(r['images'])).name}\n{r['label']}→{r['pred']}", size),
+               _wrap(f"energy {r['energy']:.2f}\n(chance {r['chance']:.2f})\nmaximum {'in' if r['pointing'] else 'outside'} a box", size)) for _, r in picks.iterrows()]
+    figs, axs = _grid_figs(4*k, 4, size, _lines(sum(titles, ())),
+                           "Grad-CAM of the predicted class, boxes in green: best localised (left) | worst (right), by energy in boxes minus chance")
+    for j, ((_, r), p, cm, (t_im, t_cam)) in enumerate(zip(picks.iterrows(), paths, cams, titles)):
         row, col = j % k, (0 if r['kind'] == 'best' else 2)
         im, boxes = _open(p), read_voc(annotation_path(p))['boxes']
         for c, show in ((col, im), (col + 1, cam_overlay(im, cm, alpha))):
             axs[row, c].imshow(show); _draw_boxes(axs[row, c], boxes)
-        axs[row, col].set_title(f"{Path(str(r['images'])).name}\n{r['label']}→{r['pred']}", fontsize=8,
-                                color='black' if r['correct'] else 'firebrick')
-        axs[row, col + 1].set_title(f"energy {r['energy']:.2f} (chance {r['chance']:.2f})\nmaximum {'in' if r['pointing'] else 'outside'} a box", fontsize=8)
-    fig.suptitle(f"Grad-CAM of the predicted class, boxes in green: best localised (left) | worst (right), by energy in boxes minus chance")
-    return fig
+        axs[row, col].set_title(t_im, fontsize=_TITLE_PT, color='black' if r['correct'] else 'firebrick')
+        axs[row, col + 1].set_title(t_cam, fontsize=_TITLE_PT)
+    return figs
 
 # %% ../nbs/04a_evidence.ipynb #ffa302b7
 def localisation_section(loc:pd.DataFrame|str|Path, # From `cam_localisation` (or several runs' tables concatenated)

@@ -111,6 +111,8 @@ def smooth(x, # Values in order (e.g. the loss per step)
     span = span or int(np.clip(len(x) // 10, 2, 50))
     return x.ewm(span=span, adjust=True).mean().to_numpy()
 
+_BESIDE = dict(loc='upper left', bbox_to_anchor=(1.01, 1)) # legend placement: beside the axes, over no tick and no data
+
 def plot_history(steps:pd.DataFrame|str|Path|None, # Per-step table `step, epoch, loss, lr` (or its CSV path)
                  history:pd.DataFrame|str|Path, # Per-epoch table `epoch, train_loss, valid_loss, f1_macro, accuracy` (or CSV)
                  title:str|None=None # Figure title; default 'Training history'
@@ -133,12 +135,12 @@ def plot_history(steps:pd.DataFrame|str|Path|None, # Per-step table `step, epoch
         a.set_xlabel('epoch')
         c.text(.5, .5, 'no per-step record', ha='center', va='center', transform=c.transAxes)
     if 'valid_loss' in h: a.plot(x, h['valid_loss'], 'o-', color='C1', label='valid (epoch)')
-    a.set_ylabel('loss'); a.set_title('Loss'); a.legend(); a.grid(alpha=.3)
+    a.set_ylabel('loss'); a.set_title('Loss'); a.legend(**_BESIDE); a.grid(alpha=.3)
     ep = h['epoch'].to_numpy() # as in history.csv (fastai counts from 0)
     for k, lbl in (('f1_macro', 'macro F1'), ('accuracy', 'accuracy')):
         if k in h: b.plot(ep, h[k], 'o-', label=lbl)
     b.set_ylim(min(0., float(np.nanmin(h.filter(['f1_macro', 'accuracy']).to_numpy(), initial=0.))), 1.02)
-    b.set_xlabel('epoch'); b.set_ylabel('score'); b.set_title('Validation metrics'); b.legend(); b.grid(alpha=.3)
+    b.set_xlabel('epoch'); b.set_ylabel('score'); b.set_title('Validation metrics'); b.legend(**_BESIDE); b.grid(alpha=.3)
     b.set_xticks(ep) if len(ep) <= 20 else None
     c.set_xlabel('step'); c.set_ylabel('learning rate'); c.set_title('Learning rate'); c.grid(alpha=.3)
     fig.suptitle(title or 'Training history')
@@ -183,7 +185,7 @@ def plot_vs_ht(steps:pd.DataFrame|str|Path, # This run's per-step table (or CSV 
     if 'f1_macro' in h: c.plot(h['epoch'] + 1, h['f1_macro'], '^:', color='C2', label='this run: macro F1')
     c.plot(hh['epoch'] + 1, hh['accuracy'], 's--', color='C3', label="Hydrogen Torch: 'F1' (= accuracy)")
     c.set_title('Validation accuracy'); c.set_ylim(0, 1.02)
-    for ax in (a, b, c): ax.set_xlabel('epoch'); ax.grid(alpha=.3); ax.legend()
+    for ax in (a, b, c): ax.set_xlabel('epoch'); ax.grid(alpha=.3); ax.legend(**_BESIDE)
     fig.suptitle(title or "This run beside Hydrogen Torch's own run of the seed experiment (its fold 4)")
     return fig
 

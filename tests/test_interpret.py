@@ -102,8 +102,8 @@ def _write_images(root, oof, size=24):
 
 def test_plot_top_losses(oof, tmp_path):
     _write_images(tmp_path, oof)
-    fig = plot_top_losses(oof, tmp_path, k=4, ncols=3)
-    shown = [ax for ax in fig.axes if ax.images]
+    figs = plot_top_losses(oof, tmp_path, k=4, ncols=3)
+    shown = [ax for f in figs for ax in f.axes if ax.images]
     assert len(shown) == 4 and all(ax.get_title() for ax in shown)
     with pytest.raises(FileNotFoundError, match='does not exist'): plot_top_losses(oof, tmp_path/'nowhere', k=1)
 
@@ -194,10 +194,10 @@ def test_cam_overlay():
 
 def test_plot_gradcam():
     x = torch.randn(3, 3, 16, 16)
-    fig = plot_gradcam(half_net(), x, classes=['left', 'right'], ncols=2)
-    shown = [ax for ax in fig.axes if ax.images]
+    figs = plot_gradcam(half_net(), x, classes=['left', 'right'], ncols=2)
+    shown = [ax for f in figs for ax in f.axes if ax.images]
     assert len(shown) == 3 and all(ax.get_title().split()[0] in ('left', 'right') for ax in shown)
-    assert fig.get_suptitle() == 'Grad-CAM'
+    assert [f.get_suptitle() for f in figs] == ['Grad-CAM']
 
 def test_gradcam_picks(oof):
     p = gradcam_picks(oof, 1)
@@ -224,10 +224,10 @@ def test_gradcam_examples(tmp_path):
     df['correct'] = df['pred'] == df['label']
     assert df['correct'].tolist() == [True]*5 + [False]
     tfm = lambda p: norm(Image.open(p).convert('RGB'))
-    fig = gradcam_examples(net, df, tmp_path, tfm, n_per_class=1)
-    titles = [ax.get_title() for ax in fig.axes if ax.images]
+    axes = [ax for f in gradcam_examples(net, df, tmp_path, tfm, n_per_class=1) for ax in f.axes]
+    titles = [ax.get_title() for ax in axes if ax.images]
     assert len(titles) == 8 and titles[-2:] == ["wrong: blue→red", f"Grad-CAM (p={df.loc[5, 'prob_red']:.2f})"]  # image + overlay pairs
-    assert [ax.get_ylabel() for ax in fig.axes[::4]] == cls
+    assert [ax.get_ylabel() for ax in axes[::4]] == cls
     from fastai.vision.all import DataBlock, ImageBlock, CategoryBlock, ColReader, IndexSplitter, Normalize
     dls = DataBlock(blocks=(ImageBlock, CategoryBlock), get_x=ColReader('images', pref=f'{tmp_path}/'), get_y=ColReader('label'),
                     splitter=IndexSplitter([]), batch_tfms=Normalize.from_stats([.5]*3, [.25]*3)
@@ -235,12 +235,12 @@ def test_gradcam_examples(tmp_path):
     picks = gradcam_picks(df)
     paths = [tmp_path/p for p in picks['images']]
     torch.testing.assert_close(_inputs(dls, picks, paths), _inputs(tfm, picks, paths), atol=1e-4, rtol=1e-4)
-    fig = gradcam_examples(net, df, tmp_path, dls, explain='actual')
-    assert fig.get_suptitle().startswith('Grad-CAM of the actual class')
+    figs = gradcam_examples(net, df, tmp_path, dls, explain='actual')
+    assert all(f.get_suptitle().startswith('Grad-CAM of the actual class') for f in figs)
     with pytest.raises(ValueError, match='pass `tfm`'): gradcam_examples(net, df, tmp_path)
     from fastai.learner import Learner
     learn = Learner(dls, net, loss_func=nn.CrossEntropyLoss()) # tfm defaults to the Learner's dls
-    titles2 = [ax.get_title() for ax in gradcam_examples(learn, df, tmp_path).axes if ax.images]
+    titles2 = [ax.get_title() for f in gradcam_examples(learn, df, tmp_path) for ax in f.axes if ax.images]
     assert titles2 == titles
 
 # --- Grad-CAM against boxes --------------------------------------------------------------------------
@@ -287,8 +287,8 @@ def test_cam_localisation_with_the_square_net(tmp_path):
     s = localisation_summary(loc)
     assert s.loc[('red', 'correct'), 'n'] == 2 and s.loc[('all', 'correct'), 'pointing game'] == .5
     assert localisation_section(loc).startswith('## Does the model look at the defect?')
-    fig = plot_localisation(loc, square_net(), tmp_path, tfm=lambda p: norm(Image.open(p).convert('RGB')), k=1, classes=['red', 'green', 'blue'])
-    assert [ax.get_title().split('\n')[0] for ax in fig.axes if ax.images][::2] == ['red_0.png', 'red_1.png'] # best | worst
+    figs = plot_localisation(loc, square_net(), tmp_path, tfm=lambda p: norm(Image.open(p).convert('RGB')), k=1, classes=['red', 'green', 'blue'])
+    assert [ax.get_title().split('\n')[0] for f in figs for ax in f.axes if ax.images][::2] == ['red_0.png', 'red_1.png'] # best | worst
     import shutil; shutil.rmtree(tmp_path/'annotations') # a data set without annotations: nothing, no error
     assert len(cam_localisation(square_net(), oof, tmp_path, tfm=lambda p: norm(Image.open(p).convert('RGB')), classes=['red', 'green', 'blue'])) == 0
 
