@@ -28,6 +28,7 @@ score_requirements = shlex.split(cfg.get('score_requirements', ''))
 dev_requirements = train_requirements + score_requirements + shlex.split(cfg.get('dev_requirements', ''))
 ray_requirements = (cfg.get('ray_requirements') or '').split()
 distributed_requirements = (cfg.get('distributed_requirements') or '').split()
+optuna_requirements = (cfg.get('optuna_requirements') or '').split()
 
 package_data = dict()
 pkg_data = cfg.get('package_data', None)
@@ -47,7 +48,7 @@ setuptools.setup(
     include_package_data = True,
     package_data = package_data,
     install_requires = requirements,
-    extras_require={ 'train': train_requirements, 'score': score_requirements, 'dev': dev_requirements, 'ray': ray_requirements, 'distributed': distributed_requirements },
+    extras_require={ 'train': train_requirements, 'score': score_requirements, 'dev': dev_requirements, 'ray': ray_requirements, 'distributed': distributed_requirements, 'optuna': optuna_requirements },
     dependency_links = cfg.get('dep_links','').split(),
     python_requires  = '>=' + cfg['min_python'],
     long_description = open('README.md', encoding='utf-8').read(),

@@ -94,3 +94,24 @@ def test_sweep_refuses_other_data(tmp_path, env, monkeypatch):
     spec = tmp_path/'s.yaml'; spec.write_text(yaml.safe_dump(dict(grid={'lr': [0.001]}, folds=[0], seeds=[0], out_dir=str(out), params=dict(n_per_class=10))))
     with pytest.raises(ConfigError, match='holds a sweep started on other data'): run_sweep(spec)
     assert [p.name for p in out.iterdir() if p.name != '.lock'] == ['sweep.json']  # no trial folder made
+
+def test_sweep_optuna_resume(tmp_path, env):
+    "An `optuna` spec through the CLI: 2 trials of real tiny folds ranked in the leaderboard; raising n_trials to 3 resumes the study and runs one more"
+    pytest.importorskip('optuna')
+    spec = dict(optuna=dict(n_trials=2, sampler_seed=3, space=dict(lr=dict(low=1.0e-3, high=1.0e-2, log=True))),
+                folds=[0], seeds=[1], params=TINY)
+    (tmp_path/'o.yaml').write_text(json.dumps(spec)); out = tmp_path/'opt'
+    r = _run(['-m', 'defect_nb.sweep', str(tmp_path/'o.yaml'), '--out_dir', str(out)], env, tmp_path)
+    assert r.returncode == 0, (r.stdout + r.stderr)[-3000:]
+    assert 'Optuna search of 2 trial(s)' in r.stdout and 'study: 2 of 2 trial(s) finished: 2 complete' in r.stdout, r.stdout[-2000:]
+    lb = pd.read_csv(out/'leaderboard.csv')
+    assert len(lb) == 2 and lb['status'].tolist() == ['done', 'done'] and lb['lr'].nunique() == 2
+    assert lb['f1_macro'].is_monotonic_decreasing and (out/'optuna.journal').exists()
+    assert all(1e-3 <= v <= 1e-2 for v in lb['lr'])
+    spec['optuna']['n_trials'] = 3; (tmp_path/'o.yaml').write_text(json.dumps(spec))
+    r = _run(['-m', 'defect_nb.sweep', str(tmp_path/'o.yaml'), '--out_dir', str(out)], env, tmp_path)
+    assert r.returncode == 0 and '2 of 3 trial(s) finished before' in r.stdout, (r.stdout + r.stderr)[-3000:]
+    assert len(pd.read_csv(out/'leaderboard.csv')) == 3 and len(list(out.glob('*/fold*/*/metrics.json'))) == 3  # the first two not retrained
+    spec['optuna']['sampler_seed'] = 4; (tmp_path/'o.yaml').write_text(json.dumps(spec))
+    r = _run(['-m', 'defect_nb.sweep', str(tmp_path/'o.yaml'), '--out_dir', str(out)], env, tmp_path)
+    assert r.returncode != 0 and 'started with other sampler_seed' in r.stderr, (r.stdout + r.stderr)[-2000:]
