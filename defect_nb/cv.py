@@ -85,6 +85,12 @@ def collect_cam(folds:pd.DataFrame, # From `collect_cv`
 # %% ../nbs/07a_cv.ipynb #2e3a890e
 def _a(p:str, text:str) -> str: return f'<a href="{html.escape(p)}">{html.escape(text)}</a>'
 
+def _report_link(fd:Path|None) -> tuple[str, str]|None:
+    "(href relative to the CV folder, text) of a fold folder's report, or of the note saying why it was retired and what replaced it"
+    if fd is None: return None
+    if (fd/'report.html').exists(): return f"{fd.name}/report.html", 'report'
+    if (fd/RETIRED).exists(): return f"{fd.name}/{RETIRED}", 'report retired: why, and its successor'
+
 def fold_table_html(folds:pd.DataFrame, # From `collect_cv`
                     cv_dir:str|Path # The CV folder (the CV report's folder: links are relative to it)
                    ) -> HTML:
@@ -96,7 +102,7 @@ def fold_table_html(folds:pd.DataFrame, # From `collect_cv`
         rows.append({'fold': r['fold'], 'status': r['status'], 'macro F1': num('f1_macro', '{:.4f}'), 'accuracy': num('accuracy', '{:.4f}'),
                      'train min': f"{r['train_time_s']/60:.1f}" if pd.notna(r.get('train_time_s', np.nan)) else '',
                      'img/s': num('train_img_s', '{:.1f}'),
-                     'report': _a(f"{fd.name}/report.html", 'report') if fd is not None and (fd/'report.html').exists() else '',
+                     'report': _a(*lk) if (lk := _report_link(fd)) else '',
                      'files': ' '.join(_a(f"{Path(rd).as_posix()}/{f}", f) for f in ('config.yaml', 'metrics.json', 'oof.csv')) if rd else '',
                      'error': html.escape(str(r.get('error') or ''))[:300]})
     return HTML(pd.DataFrame(rows).to_html(index=False, escape=False))
@@ -107,7 +113,7 @@ def cv_links(folds:pd.DataFrame, # From `collect_cv`
     "One line of links (relative to the CV folder) to the CV's files and every fold report"
     d, dirs = Path(cv_dir), _fold_dirs(Path(cv_dir))
     files = [f"[{f}]({f})" for f in ('cv_folds.csv', 'cv_oof.csv', 'cv.json') if (d/f).exists()]
-    reps = [f"[fold {k}]({p.name}/report.html)" for k, p in dirs.items() if (p/'report.html').exists()]
+    reps = [f"[fold {k}]({lk[0]})" + ('' if lk[1] == 'report' else ' (retired)') for k, p in dirs.items() if (lk := _report_link(p))]
     return Markdown('**Files**: ' + ' · '.join(files + (['fold reports: ' + ' · '.join(reps)] if reps else [])))
 
 # %% ../nbs/07a_cv.ipynb #c2a537ce
