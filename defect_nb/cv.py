@@ -35,7 +35,7 @@ def fold_row(d:str|Path, # A fold folder
     if fold_status(d) == 'done':
         m = json.loads((runs[-1]/'metrics.json').read_text())
         return dict(**info, status='done', f1_macro=m['f1_macro'], accuracy=m['accuracy'], valid_loss=m['valid_loss'],
-                    n_valid=m['n_valid'], train_time_s=m['train_time_s'], train_img_s=m['train_img_s'],
+                    n_valid=m['n_valid'], train_time_s=m['train_time_s'], train_img_s=m['train_img_s'], image_passes_128=m.get('image_passes_128', np.nan),
                     total_time_s=m['total_time_s'], run_dir=rel_path(runs[-1], d.parent), error='',
                     **{f'f1_{c}': v['f1'] for c,v in m['per_class'].items()}), pd.read_csv(runs[-1]/'oof.csv')
     e = json.loads((d/'error.json').read_text()) if (d/'error.json').exists() else {}

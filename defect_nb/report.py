@@ -123,9 +123,10 @@ def metrics_table(m:dict) -> pd.DataFrame:
 
 def timing_table(m:dict) -> pd.DataFrame:
     "Training time and throughput of a run"
-    keys = ['train_time_s','fit_time_s','total_time_s','train_img_s']
+    keys = ['train_time_s','fit_time_s','total_time_s','train_img_s','image_passes_128']
     return pd.DataFrame({'value': [m.get(k) for k in keys]},
-                        index=['training phase (s)','fit incl. validation (s)','whole run (s)','training throughput (img/s)'])
+                        index=['training phase (s)','fit incl. validation (s)','whole run (s)','training throughput (img/s)',
+                               'training compute (image-passes at 128×128)'])
 
 def env_table(env:dict) -> pd.DataFrame:
     "The environment record as a table"

@@ -219,7 +219,9 @@ def leaderboard(trials:pd.DataFrame, # From `plan_sweep`
                          f1_macro=f"{m('f1_macro'):.4f} ± {sd:.4f}" if nd > 1 else f"{m('f1_macro'):.4f}" if nd else '',
                          f1_mean=m('f1_macro'), f1_std=sd, accuracy=m('accuracy'),
                          train_min=round(ok['train_time_s'].sum()/60, 2) if nd else np.nan,
-                         img_s=round(m('train_img_s'), 1) if nd else np.nan, runs=f"{nd}/{n}", status=status,
+                         img_s=round(m('train_img_s'), 1) if nd else np.nan,
+                         passes_128=round(m('image_passes_128')) if nd and ok['image_passes_128'].notna().all() else np.nan, # compute of one run (runs before it was recorded: none)
+                         runs=f"{nd}/{n}", status=status,
                          reports=' '.join(os.path.relpath(p, out_dir) for d in ok['fold_dir'] if (p := Path(d)/'report.html').exists()), # retired pages: no link
                          errors=' | '.join(f"fold{r.fold}-seed{r.seed}: {r.error}" for r in f[f['status'] == 'failed'].itertuples()) if n else ''))
     lb = pd.DataFrame(rows).sort_values('f1_mean', ascending=False, na_position='last', kind='stable').reset_index(drop=True)

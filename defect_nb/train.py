@@ -32,15 +32,15 @@ __all__ = ['StepLog', 'classification_metrics', 'fold_predictions', 'RunResult',
 
 # %% ../nbs/03_train.ipynb #197d5413
 class StepLog(Callback):
-    "Record loss and lr per training step, epoch times and training-phase throughput"
+    "Record loss and lr per training step, epoch times, training-phase throughput and compute (`n_px`: pixels of every training image seen)"
     order = 60
-    def before_fit(self): self.steps, self.epoch_times, self.train_time, self.cpu_time, self.n_seen, self.step = [], [], 0., 0., 0, 0
+    def before_fit(self): self.steps, self.epoch_times, self.train_time, self.cpu_time, self.n_seen, self.n_px, self.step = [], [], 0., 0., 0, 0, 0
     def before_epoch(self): self.t_epoch = time.perf_counter()
     def before_train(self): self.t0, self.c0 = time.perf_counter(), time.process_time()
     def after_batch(self):
         if not self.training: return
         self.steps.append(dict(step=self.step, epoch=self.epoch, loss=float(self.loss.detach()), lr=float(self.opt.hypers[-1]['lr'])))
-        self.step += 1; self.n_seen += find_bs(self.yb)
+        self.step += 1; self.n_seen += find_bs(self.yb); self.n_px += find_bs(self.yb) * self.xb[0].shape[-2] * self.xb[0].shape[-1]
     def after_train(self): self.train_time += time.perf_counter() - self.t0; self.cpu_time += time.process_time() - self.c0
     def after_epoch(self): self.epoch_times.append(time.perf_counter() - self.t_epoch)
 
@@ -210,6 +210,7 @@ def _train_into(run_dir, cfg, fold, src, df, seed, device, quiet, t_start) -> Ru
                    n_train=int((df['fold'] != fold).sum()), n_valid=len(oof), epochs=cfg.epochs, seed=seed,
                    precision=learn.precision, device=env['device'], train_time_s=round(log.train_time, 2),
                    fit_time_s=round(fit_time, 2), train_img_s=round(log.n_seen / max(log.train_time, 1e-9), 2),
+                   image_passes_128=int(round(log.n_px / 128**2)), # training compute: images seen x their pixels / 128^2 (the budget's unit)
                    train_cpu_s=round(log.cpu_time, 2), threads=torch.get_num_threads(), processes=max(1, num_distrib()),
                    data=dict(name=src.name, root=rel_path(src.root, run_dir), is_demo=bool(src.is_demo), folds_csv=rel_path(src.folds_csv, run_dir),
                              n_excluded=_n_rows(src.excluded_csv)))

@@ -16,6 +16,7 @@ def test_pipeline_learns(tmp_path, monkeypatch):
     assert r.metrics['f1_macro'] > 0.4, r.metrics
     m = json.loads((r.run_dir/'metrics.json').read_text())
     assert m['f1_macro'] == r.metrics['f1_macro'] and m['train_img_s'] > 0
+    assert m['image_passes_128'] == 3 * 480 * 64 * 64 // 128**2  # the compute budget's unit: 3 epochs of 480 images at 64 px = 360 at 128 px
     assert len(r.steps) == 3 * (480 // 8) and r.steps['lr'].iloc[0] == pytest.approx(1e-3)
 
 def test_same_seed_same_metrics(tmp_path, monkeypatch):
