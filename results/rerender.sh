@@ -30,5 +30,6 @@ spec = load_spec(sys.argv[1]); trials, _ = plan_sweep(spec, False, False); folds
 write_leaderboard(leaderboard(trials, folds, spec['out_dir']), folds, spec['out_dir'], f'Sweep {sys.argv[2]}')
 PY
   rm -f "$R/$s"/*-old-*
+  rm -f "$R/$s"/*/config-old-*; git checkout -- "$R/$s"/*/config.yaml  # plan_sweep writes each trial's config.yaml anew from today's base: keep the one its runs were made with
 done
 python results/reslim.py results; python results/reslim.py --max-side 480 --quality 30 results/*/fold* results/recipe-search results/neu-cam results/recipe-cv/*/  # du -sh results < 10 MB
