@@ -1,0 +1,39 @@
+"""Copy the records of a development-set CV (a `defect_cv --folds 4 --seed 1` folder) into runs/<set>/<experiment>/:
+cv.json, cv_folds.csv and each run's small files; never weights, ONNX graphs or notebooks. Every relative path a
+record holds (data root, folds file, the Python that ran) is rewritten to lead to the same place from the new
+folder, and the CV's data path is shown checkout-relative. Run from the repository root:
+    python results/devsets/keep_runs.py CV_FOLDER SET EXPERIMENT"""
+import json, os, shutil, sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+KEEP = ('metrics.json', 'config.yaml', 'env.json', 'history.csv', 'oof.csv', 'calibration.json', 'model.json', 'model.onnx.json')
+
+def moved(v, old: Path, new: Path):
+    "A relative path recorded in `old` (a folder), rewritten for `new`"
+    if not isinstance(v, str) or not v.startswith('../'): return v
+    return Path(os.path.relpath(os.path.normpath(old/v), new)).as_posix()
+
+def fix(o, old, new):
+    if isinstance(o, dict): return {k: fix(v, old, new) for k, v in o.items()}
+    if isinstance(o, list): return [fix(v, old, new) for v in o]
+    return moved(o, old, new)
+
+def main(cv, name, exp):
+    cv = Path(cv).resolve(); dest = ROOT/'results'/'devsets'/'runs'/name/exp
+    if dest.exists(): sys.exit(f"{dest} exists; remove it first")
+    dest.mkdir(parents=True)
+    man = json.loads((cv/'cv.json').read_text())
+    p = Path(man['data']['path'])
+    if p.is_absolute(): man['data']['path'] = os.path.relpath(p, ROOT) if ROOT in p.parents else p.name
+    (dest/'cv.json').write_text(json.dumps(man, indent=2))
+    shutil.copy(cv/'cv_folds.csv', dest/'cv_folds.csv')
+    for m in sorted(cv.glob('fold*/*/metrics.json')):
+        src = m.parent; out = dest/src.parent.name/src.name; out.mkdir(parents=True)
+        for f in KEEP:
+            if not (src/f).exists(): continue
+            if f.endswith('.json'): (out/f).write_text(json.dumps(fix(json.loads((src/f).read_text()), src, out), indent=2))
+            else: shutil.copy(src/f, out/f)
+    print(f"kept {cv} as {dest.relative_to(ROOT)}")
+
+if __name__ == '__main__': main(*sys.argv[1:])
