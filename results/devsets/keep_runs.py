@@ -7,7 +7,7 @@ import json, os, shutil, sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-KEEP = ('metrics.json', 'config.yaml', 'env.json', 'history.csv', 'oof.csv', 'calibration.json', 'model.json', 'model.onnx.json')
+KEEP = ('metrics.json', 'config.yaml', 'env.json', 'history.csv', 'oof.csv', 'calibration.json')  # no model records: the table needs none
 
 def moved(v, old: Path, new: Path):
     "A relative path recorded in `old` (a folder), rewritten for `new`"
