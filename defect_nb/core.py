@@ -39,7 +39,7 @@ class ConfigError(UserError, ValueError):
 CHOICES = dict(
     head=('Linear','fastai'), pool=('Average','GeM'), normalization=('Channel','Image','Dataset','Imagenet','None'),
     augmentation=('None','Soft','Dihedral','Medium','Hard'), schedule=('cosine','one_cycle','flat_cos','linear','constant'),
-    class_balance=('none','weights','sampler'), resize=('pad','squish','crop'),
+    class_balance=('auto','none','weights','sampler'), resize=('pad','squish','crop'),
     optimizer=('AdamW','Adam','SGD'), loss=('CrossEntropy',), precision=('auto','bf16','fp16','fp32'),
     metric=('F1','Accuracy'), mix=('Disabled','Mixup','Cutmix'),
     tta=('hflip','vflip','transpose','rot90','rot180','rot270','antitranspose','dihedral'))
@@ -81,7 +81,7 @@ class Config:
     optimizer:str='AdamW' # AdamW | Adam | SGD
     loss:str='CrossEntropy' # Loss function
     label_smoothing:float=0.1 # Label smoothing of the cross-entropy
-    class_balance:str='weights' # none | weights (loss weighted by inverse class frequency) | sampler (training batches drawn class-balanced)
+    class_balance:str='auto' # auto (sampler when the training classes differ by more than 1.5×, else none) | none | weights (loss weighted by inverse class frequency) | sampler (training batches drawn class-balanced)
     ema:float=0.0 # Decay of an exponential moving average of the weights per step (0 = off); validation and export use the average
     grad_clip:float=0.0 # Max gradient norm, 0 = off
     grad_accum:int=1 # Accumulate gradients over this many batches

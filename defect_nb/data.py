@@ -341,7 +341,7 @@ def imbalance_note(df:pd.DataFrame, # A folds table (`label` column)
     if n.max() <= ratio * n.min(): return None
     return (f"**Imbalanced classes:** `{n.idxmax()}` has {n.max()} images, `{n.idxmin()}` {n.min()} ({n.max()/n.min():.1f}×; "
             f"the largest class is {n.max()/n.sum():.0%} of the data). Read macro F1 and the per-class recall, not accuracy; "
-            "`class_balance: weights` or `sampler` in the config counters it.")
+            "`class_balance` in the config counters it (the default, `auto`, draws class-balanced batches above 1.5×).")
 
 # %% ../nbs/01_data.ipynb #bcd5743b
 @command(aliases={'-o': '--out'})

@@ -151,10 +151,11 @@ def defect_learner(dls:DataLoaders, # From `defect_nb.loaders.get_dls`
     if cfg.mix == 'Cutmix': xcbs.append(CutMix(cfg.mix_alpha))
     if cfg.ema > 0: xcbs.append(WeightEMA(cfg.ema))
     if cfg.progressive_start: xcbs.append(ProgressiveResize(cfg.progressive_start))
-    if cfg.class_balance == 'weights' and getattr(dls, 'class_counts', None) is None:
+    balance = getattr(dls, 'class_balance', cfg.class_balance) # what `get_dls` did (`auto` resolved there)
+    if balance == 'weights' and getattr(dls, 'class_counts', None) is None:
         raise ConfigError("class_balance 'weights' needs the training images per class (`dls.class_counts`, set by `get_dls`); "
                           "set it on these DataLoaders, or use class_balance 'none'")
-    w = class_weights(dls.class_counts) if cfg.class_balance == 'weights' else None
+    w = class_weights(dls.class_counts) if balance == 'weights' else None
     learn = Learner(dls, model, loss_func=CrossEntropyLossFlat(weight=w, label_smoothing=cfg.label_smoothing),
                     opt_func=opt_func(cfg.optimizer), lr=cfg.lr, wd=cfg.wd, metrics=defect_metrics(),
                     splitter=defect_splitter, path=path, cbs=xcbs + L(cbs))

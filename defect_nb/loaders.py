@@ -20,8 +20,8 @@ from .sources import DataSource
 
 # %% auto #0
 __all__ = ['DefectImage', 'RandomDihedral', 'RandomHFlip', 'RandErasing', 'per_image_norm', 'PerImageNorm', 'aug_tfms',
-           'channel_stats', 'norm_tfm', 'resize_tfm', 'item_tfms', 'get_dls', 'ProgressiveResize', 'class_weights',
-           'image_sizes', 'data_choices', 'DefectPreprocess', 'inference_tfms']
+           'channel_stats', 'norm_tfm', 'resize_tfm', 'item_tfms', 'balance_choice', 'get_dls', 'ProgressiveResize',
+           'class_weights', 'image_sizes', 'data_choices', 'DefectPreprocess', 'inference_tfms']
 
 # %% ../nbs/01b_loaders.ipynb #0b47c8b0
 class DefectImage(PILImage):
@@ -155,6 +155,15 @@ def _table(src_or_df, root, cfg):
     src = src_or_df if isinstance(src_or_df, DataSource) else DataSource(Path(root or Path(src_or_df).parent), Path(src_or_df), n_per_class=cfg.n_per_class)
     return src.load(), Path(root or src.root)
 
+def balance_choice(choice:str, # The config's `class_balance`
+                   counts:pd.Series, # Training images per class
+                   ratio:float=1.5 # `auto` balances above this largest-to-smallest ratio
+                  ) -> str:
+    "What `class_balance` does on these counts: `auto` is `sampler` when the largest class has more than `ratio`× the images of the smallest, else `none`"
+    if choice != 'auto': return choice
+    n = counts[counts > 0]
+    return 'sampler' if len(n) and n.max() > ratio * n.min() else 'none'
+
 def get_dls(cfg:Config, # Uses img_height/width, normalization, augmentation, bs, drop_last, n_per_class, num_workers
             fold:int, # Validation fold: rows with `fold == fold`
             src_or_df, # A `DataSource` (subsampled to its `n_per_class`), a folds CSV (to `cfg.n_per_class`), or a folds DataFrame (used as given)
@@ -183,9 +192,10 @@ def get_dls(cfg:Config, # Uses img_height/width, normalization, augmentation, bs
                        batch_tfms=aug_tfms(cfg.augmentation) + ([norm] if norm is not None else []))
     kw = dict(bs=bs, drop_last=cfg.drop_last, device=dev, path=root, num_workers=cfg.num_workers if dev.type == 'cuda' else 0)
     counts = train.label.value_counts().reindex(vocab, fill_value=0)
-    if cfg.class_balance == 'sampler': dls = dblock.weighted_dataloaders(df, wgts=(1 / df.label.map(counts.clip(lower=1))).to_numpy(), **kw) # fastai takes the training rows' weights
+    balance = balance_choice(cfg.class_balance, counts)
+    if balance == 'sampler': dls = dblock.weighted_dataloaders(df, wgts=(1 / df.label.map(counts.clip(lower=1))).to_numpy(), **kw) # fastai takes the training rows' weights
     else: dls = dblock.dataloaders(df, **kw)
-    dls.norm_stats, dls.normalization, dls.fold, dls.class_counts = stats, cfg.normalization, fold, counts
+    dls.norm_stats, dls.normalization, dls.fold, dls.class_counts, dls.class_balance = stats, cfg.normalization, fold, counts, balance
     return dls
 
 # %% ../nbs/01b_loaders.ipynb #52326ec9
@@ -243,9 +253,11 @@ def data_choices(cfg:Config, # The run's config (`class_balance`, `resize`, the 
     n = train['label'].value_counts()
     w = class_weights(n).numpy()
     H, W = cfg.img_height, cfg.img_width
+    b = balance_choice(cfg.class_balance, n)
     cb = {'weights': f"the loss weights each class by the inverse of its share (`class_balance: weights`): `{n.idxmin()}` ×{w[-1]:.2f}, `{n.idxmax()}` ×{w[0]:.2f}",
           'sampler': "training batches are drawn class-balanced (`class_balance: sampler`)",
-          'none': "no balancing (`class_balance: none`)"}[cfg.class_balance]
+          'none': "no balancing (`class_balance: none`)"}[b]
+    if cfg.class_balance == 'auto': cb = f"`class_balance: auto` chose `{b}` (" + ("the classes differ by more than 1.5×): " if b == 'sampler' else "the classes are within 1.5× of each other): ") + cb
     out = [f"**Class balance**: {n.size} classes, {n.min()}–{n.max()} training images per class ({n.max()/n.min():.1f}×); {cb}"]
     s = image_sizes([Path(root)/p for p in table['images']])
     if len(s) and s['width'].nunique() == 1 and s['height'].nunique() == 1:

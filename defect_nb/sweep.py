@@ -24,12 +24,12 @@ from .compare import corrected_ttest, paired_diffs, holdout_share, interval_text
 from .search import check_search, open_study, run_search, trials_table
 
 # %% auto #0
-__all__ = ['SPEC_KEYS', 'RESERVED', 'sweep_keys', 'resolve_base', 'load_spec', 'sample_random', 'expand_trials', 'trial_id',
-           'swept_keys', 'varying_keys', 'split_params', 'plan_sweep', 'collect_sweep', 'leaderboard',
+__all__ = ['RESERVED', 'sweep_keys', 'resolve_base', 'load_spec', 'sample_random', 'expand_trials', 'trial_id', 'swept_keys',
+           'varying_keys', 'split_params', 'plan_sweep', 'sweep_trials', 'collect_sweep', 'leaderboard',
            'leaderboard_verdict', 'write_leaderboard', 'run_sweep', 'check_sweep_data', 'defect_sweep']
 
 # %% ../nbs/08_sweep.ipynb #7d9c8932
-SPEC_KEYS = ('base', 'grid', 'random', 'optuna', 'folds', 'seeds', 'data', 'out_dir', 'params')
+_SPEC_KEYS = ('base', 'grid', 'random', 'optuna', 'folds', 'seeds', 'data', 'out_dir', 'params')
 RESERVED = ('fold', 'seed', 'out_dir', 'config', 'data')
 
 def sweep_keys() -> list:
@@ -56,9 +56,9 @@ def load_spec(path:str|Path, # The sweep YAML
     if not path.is_file(): raise FileNotFoundError(f"sweep spec {path} does not exist")
     try: s = yaml.safe_load(path.read_text()) or {}
     except yaml.YAMLError as e: raise ConfigError(f"{path} is not valid YAML: {e}") from None
-    if not isinstance(s, dict): _bad_spec(path.name, 'must be a mapping of ' + ', '.join(SPEC_KEYS))
+    if not isinstance(s, dict): _bad_spec(path.name, 'must be a mapping of ' + ', '.join(_SPEC_KEYS))
     for k in s:
-        if k not in SPEC_KEYS: unknown_key(k, SPEC_KEYS, f'sweep spec ({path.name})')
+        if k not in _SPEC_KEYS: unknown_key(k, _SPEC_KEYS, f'sweep spec ({path.name})')
     s.update({k:v for k,v in over.items() if v is not None})
     root, known = path.parent, sweep_keys()
     s['name'] = path.stem
@@ -157,9 +157,14 @@ def _fail_trial(d:Path, fold:int, err:str) -> dict:
 
 def _spec_folds(spec): return list(range(load_config(spec['base'], verbose=False).n_folds)) if spec['folds'] == 'all' else spec['folds']
 
+def _trial_row(spec, t, keys):
+    "The trial `t`'s row of the trials table: id, folder, swept values"
+    tid = trial_id(t, keys, spec['base_name'])
+    return dict(trial=tid, dir=str(Path(spec['out_dir'])/tid), **{k: t.get(k) for k in keys})
+
 def _plan_trial(spec, t, keys, folds, retry_failed=False, rerun=False):
     "The trial `t`'s row (id, folder, swept values), its fold × seed tasks and its config error; writes `trial.json`/`config.yaml`"
-    tid = trial_id(t, keys, spec['base_name']); tdir = Path(spec['out_dir'])/tid; tdir.mkdir(parents=True, exist_ok=True)
+    row = _trial_row(spec, t, keys); tid, tdir = row['trial'], Path(row['dir']); tdir.mkdir(parents=True, exist_ok=True)
     if not (tdir/'trial.json').exists(): (tdir/'trial.json').write_text(json.dumps(dict(id=tid, params=t, base=spec['base_name']), indent=2, default=str))
     drv, cfg_keys = split_params(t)
     try: config, err = _trial_config(tdir, spec['base'], cfg_keys), None
@@ -171,7 +176,7 @@ def _plan_trial(spec, t, keys, folds, retry_failed=False, rerun=False):
             if err is None: tasks.append(dict(d=str(d), fold=k, rerun=rerun, retry_failed=retry_failed, trial=tid, seed=s,
                                               params=dict(drv, config=config, data=spec['data'], seed=s)))
             elif fold_status(d) != 'failed' or retry_failed: _fail_trial(d, k, err)
-    return dict(trial=tid, dir=str(tdir), **{k: t.get(k) for k in keys}), tasks, err
+    return row, tasks, err
 
 def plan_sweep(spec:dict, # From `load_spec`
                retry_failed:bool=False, # Retry trial folds that failed before
@@ -182,6 +187,14 @@ def plan_sweep(spec:dict, # From `load_spec`
     for t in expand_trials(spec):
         row, ts, _ = _plan_trial(spec, t, keys, folds, retry_failed, rerun); rows.append(row); tasks += ts
     return pd.DataFrame(rows), tasks
+
+def sweep_trials(spec:dict # From `load_spec` (a grid or random sweep)
+                ) -> pd.DataFrame:
+    "The trials table of `plan_sweep` without writing anything: what `collect_sweep` and `leaderboard` need to re-render a finished sweep"
+    if spec['optuna']: raise ConfigError("an Optuna search's trials are in its study, not in the spec: rerun `defect_sweep` on it (done trials are skipped)")
+    keys = swept_keys(spec)
+    return pd.DataFrame([_trial_row(spec, t, keys) for t in expand_trials(spec)])
+
 
 # %% ../nbs/08_sweep.ipynb #7853ec5c
 def _done(folds, trial):

@@ -51,7 +51,7 @@ def test_neu_sets_match_the_committed_tables():
     assert set(plan_devset('neu-64', NEU).width) == {64}
 
 def test_tiny_imbalanced_mixed_size_set_trains_and_report_names_choices(tmp_path):
-    "A tiny imbalanced, mixed-size colour set: the fold report trains it and names the class weights, the padding, colour and the smallest classes' recall"
+    "A tiny imbalanced, mixed-size colour set: the fold report trains it and names the class balance chosen (auto: the sampler), the padding, colour and the smallest classes' recall"
     d = make_devset('line', tmp_path/'line', counts=(30, 10, 5, 5, 5, 5), verbose=False)
     out = tmp_path/'r.ipynb'
     env = {**os.environ, 'DEFECT_NB_CACHE': str(tmp_path/'cache'), 'MPLBACKEND': 'Agg'}
@@ -60,10 +60,27 @@ def test_tiny_imbalanced_mixed_size_set_trains_and_report_names_choices(tmp_path
                        cwd=ROOT, env=env, capture_output=True, text=True, timeout=900)
     assert r.returncode == 0, r.stderr[-3000:]
     html = out.with_suffix('.html').read_text()
-    for s in ['<strong>Class balance</strong>', '<code>class_balance: weights</code>', '<strong>Image sizes</strong>: mixed',
+    for s in ['<strong>Class balance</strong>', '<code>class_balance: auto</code> chose <code>sampler</code>', '<strong>Image sizes</strong>: mixed',
               '<code>resize: pad</code>', '<strong>Colour</strong>', 'smallest classes: <strong>']:
         assert s in html, s
     assert 'colour images (RGB)' in html or 'the others colour' in html # a line image whose colour cast is near-neutral reads as grey
     run, = list((tmp_path/'runs').iterdir())
     assert json.loads((run/'model.json').read_text())['resize'] == 'pad' # the export carries it, the scorer applies it
     assert json.loads((run/'model.onnx.json').read_text())['resize'] == 'pad'
+
+def test_committed_devset_tables_rederive_from_committed_runs(tmp_path):
+    "results/devsets/*.csv are what devset_table.py computes from the run records committed beside it (results/devsets/runs), which lead nowhere outside the repository"
+    src = ROOT/'results'/'devsets'
+    runs = sorted(src.glob('runs/*/*/fold*/*/metrics.json'))
+    assert runs, "results/devsets/runs holds no run records: the committed tables cannot be re-derived"
+    tracked = subprocess.run(['git', 'ls-files', 'results/devsets/runs'], cwd=ROOT, capture_output=True, text=True)
+    if tracked.returncode == 0: assert {str(p.relative_to(ROOT)) for p in runs} <= set(tracked.stdout.split()), "run records not in git (ignored?)"
+    for rec in src.glob('runs/**/*.json'):
+        for v in json.dumps(json.loads(rec.read_text())).split('"'):
+            if v.startswith('../'): assert ROOT in Path(os.path.normpath(rec.parent/v)).parents, f"{rec}: {v} leads outside the repository"
+    import shutil
+    shutil.copytree(src, tmp_path/'devsets')
+    r = subprocess.run([sys.executable, str(tmp_path/'devsets'/'devset_table.py')], capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stderr[-3000:]
+    for f in sorted(src.glob('devset_*.csv')):
+        pd.testing.assert_frame_equal(pd.read_csv(tmp_path/'devsets'/f.name), pd.read_csv(f), obj=f.name)

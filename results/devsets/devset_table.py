@@ -1,65 +1,109 @@
-"""The development-set table of results/README.md, from the committed run records only:
-`python results/devsets/devset_table.py` rewrites devset_table.csv and devset_pairs.csv beside it and prints both as markdown.
+"""The development-set tables of results/README.md, from the committed run records only:
+`python results/devsets/devset_table.py` rewrites devset_table.csv, devset_summary.csv, devset_seeds.csv,
+devset_pairs.csv and devset_accept.csv beside it and prints them as text.
 
-runs/<set>/<experiment>/ is a `defect_cv --folds 4 --seed 1` folder (records only: no weights, no notebooks). Per run:
-macro F1 with its 95 % image-bootstrap interval, accuracy, the recall of every class (smallest training class first),
-training minutes on the machine that ran (env.json) and the training compute in image-passes at 128x128
-(epochs x training images seen per epoch x (height x width) / 128^2). Pairs: each experiment against the others on
-the same validation images (paired image bootstrap; one run each, so seed noise is NOT in these intervals).
-Accept: calibration and auto-accept per run (`defect_nb.accept.crossfit` on two halves of the fold's validation images,
-each half judged by a temperature and threshold fitted on the other) at alpha 0.5 % and 5 %, delta 5 %, overall and per
-predicted class -> devset_accept.csv."""
-import json
+runs/<set>/<experiment>[-seed<N>]/ is a `defect_cv --folds 4 --seed N` folder kept by keep_runs.py (records only: no
+weights, no notebooks). The experiments:
+  seed-config    the Hydrogen Torch seed experiment (`--config seed`: 224 px squish, 5 epochs, no class balance)
+  todays-recipe  the recipe as it was when issue 26 was filed (`-p resize crop`: centre crop, inverse-frequency loss weights)
+  pad-weights    the recipe with `resize: pad` and the loss weights (the default of commits b7eda20..8d2d5b4)
+  new-default    the recipe with `resize: pad` and class-balanced batches (`-p class_balance sampler`; what the default
+                 `class_balance: auto` chooses on both sets: their training classes differ by 24x and 62x)
+
+devset_table.csv: one row per run: macro F1 with its 95 % image-bootstrap interval, accuracy, the recall of every
+class (smallest training class first), training minutes on the machine that ran (env.json) and the training compute in
+image-passes at 128x128 (epochs x training images seen per epoch x (height x width) / 128^2).
+devset_summary.csv: per set x experiment over its seeds: mean macro F1 (± std where 2+ seeds), the lowest class recall.
+devset_seeds.csv: every two experiments of a set paired over the seeds both ran on fold 4: mean difference and the 95 %
+t interval over seeds (`defect_nb.compare.corrected_ttest` with test_share 0: one fold, the same training images, so
+the interval is seed noise alone, not fold-to-fold variation).
+devset_pairs.csv: the seed-1 runs paired on the same validation images (paired image bootstrap; no seed noise).
+devset_accept.csv: calibration and auto-accept of the seed-1 runs (`defect_nb.accept.crossfit` on two halves of the
+fold's validation images, each half judged by a temperature and threshold fitted on the other) at alpha 0.5 % and
+5 %, delta 5 %, overall and per predicted class."""
+import json, re
 from pathlib import Path
-import pandas as pd, yaml
+import numpy as np, pandas as pd, yaml
 from defect_nb.interpret import f1_interval, paired_f1_diff
 from defect_nb.accept import crossfit, accept_table
 from defect_nb.calibrate import score_arrays, ece
+from defect_nb.compare import corrected_ttest
 
 HERE = Path(__file__).parent
-# the seed experiment (Hydrogen Torch settings), today's recipe (its centre crop: resize crop), the new default (pad), and it with a class-balanced sampler
-ORDER = {'seed': 0, 'recipe-crop': 1, 'recipe': 2, 'recipe-sampler': 3}
+ORDER = {'seed-config': 0, 'todays-recipe': 1, 'pad-weights': 2, 'new-default': 3}
+csv = lambda df, name: df.to_csv(HERE/name, index=False, lineterminator='\n')
+by_order = lambda c: c.map(ORDER).fillna(9) if c.name == 'experiment' else c
 
 def runs():
+    "(set, experiment, run folder) of every kept run"
     for m in sorted(HERE.glob('runs/*/*/fold*/*/metrics.json')):
-        d = m.parent; s, e = d.parts[-4], d.parts[-3]
+        d = m.parent; s, e = d.parts[-4], re.sub(r'-seed\d+$', '', d.parts[-3])
         yield s, e, d
 
 rows, oofs = [], {}
 for s, e, d in runs():
     m, c, env = json.loads((d/'metrics.json').read_text()), yaml.safe_load((d/'config.yaml').read_text()), json.loads((d/'env.json').read_text())
-    oof = pd.read_csv(d/'oof.csv'); oofs[s, e] = oof
+    oof = pd.read_csv(d/'oof.csv'); oofs[s, e, m['seed']] = oof
     lo, hi = f1_interval(oof)
     seen = (m['n_train'] // c['bs']) * c['bs'] if c['drop_last'] else m['n_train']
-    passes = c['epochs'] * seen * c['img_height'] * c['img_width'] / 128**2
-    counts = json.loads((HERE/s/'devset.json').read_text())['classes'] if (HERE/s/'devset.json').exists() else {}
+    passes = m.get('image_passes_128') or c['epochs'] * seen * c['img_height'] * c['img_width'] / 128**2  # recorded since 3c5a1f2
+    counts = json.loads((HERE/s/'devset.json').read_text())['classes']
     rec = {k: v['recall'] for k, v in sorted(m['per_class'].items(), key=lambda kv: counts.get(kv[0], 0))}
-    rows.append(dict(set=s, experiment=e, config=f"{c['experiment_name']}, resize {c.get('resize', 'crop (before resize existed)')}, class_balance {c.get('class_balance')}",
-                     commit=str(env.get('git_commit'))[:7], fold=m['fold'], seed=m['seed'], f1_macro=round(m['f1_macro'], 4),
-                     f1_lo=round(lo, 4), f1_hi=round(hi, 4), accuracy=round(m['accuracy'], 4), min_recall=round(min(rec.values()), 3),
+    rows.append(dict(set=s, experiment=e, seed=m['seed'], fold=m['fold'],
+                     config=f"{c['experiment_name']}, {c['img_height']} px, {c['epochs']} epochs, resize {c['resize']}, class_balance {c['class_balance']}",
+                     commit=str(env.get('git_commit'))[:7], f1_macro=round(m['f1_macro'], 4), f1_lo=round(lo, 4), f1_hi=round(hi, 4),
+                     accuracy=round(m['accuracy'], 4), min_recall=round(min(rec.values()), 3),
                      recall=' · '.join(f"{k} {v:.2f}" for k, v in rec.items()), train_min=round(m['train_time_s']/60, 1),
                      image_passes_128=int(round(passes)), device=env.get('device')))
-t = pd.DataFrame(rows).sort_values(['set', 'experiment'], key=lambda c: c.map(ORDER).fillna(9) if c.name == 'experiment' else c)
-t.to_csv(HERE/'devset_table.csv', index=False, lineterminator='\n')
-pairs = []
+t = pd.DataFrame(rows).sort_values(['set', 'experiment', 'seed'], key=by_order, ignore_index=True)
+csv(t, 'devset_table.csv')
+
+summ = (t.groupby(['set', 'experiment'], sort=False)
+         .agg(seeds=('seed', lambda x: ' '.join(map(str, sorted(x)))), n=('seed', 'size'), f1_mean=('f1_macro', 'mean'),
+              f1_std=('f1_macro', lambda x: x.std(ddof=1) if len(x) > 1 else np.nan), min_recall=('min_recall', 'min'),
+              runs_at_0_recall=('min_recall', lambda x: int((x == 0).sum())), train_min=('train_min', 'mean'),
+              image_passes_128=('image_passes_128', 'first')).reset_index().round(4))
+csv(summ, 'devset_summary.csv')
+
+seeds = []
 for s in t['set'].unique():
-    es = [e for e in t[t['set'] == s]['experiment']]
+    ts = t[t['set'] == s]; es = list(ts['experiment'].unique())
     for i, a in enumerate(es):
         for b in es[i+1:]:
-            r = paired_f1_diff(oofs[s, a], oofs[s, b])
-            pairs.append(dict(set=s, a=a, b=b, f1_a=round(r['f1_a'], 4), f1_b=round(r['f1_b'], 4), diff=round(r['diff'], 4),
+            m = ts[ts.experiment == b][['seed', 'f1_macro']].merge(ts[ts.experiment == a][['seed', 'f1_macro']], on='seed', suffixes=('_b', '_a'))
+            if len(m) < 2: continue
+            r = corrected_ttest(m['f1_macro_b'] - m['f1_macro_a'], 0.)
+            seeds.append(dict(set=s, a=a, b=b, seeds=' '.join(map(str, m['seed'])), diff_b_minus_a=round(r['mean'], 4),
+                              lo=round(r['lo'], 4), hi=round(r['hi'], 4), p=round(r['p'], 4),
+                              distinguishable=bool(r['lo'] > 0 or r['hi'] < 0)))
+sd = pd.DataFrame(seeds, columns=['set', 'a', 'b', 'seeds', 'diff_b_minus_a', 'lo', 'hi', 'p', 'distinguishable']); csv(sd, 'devset_seeds.csv')
+
+pairs = []
+for s in t['set'].unique():
+    es = [e for e in t[(t['set'] == s) & (t['seed'] == 1)]['experiment']]
+    for i, a in enumerate(es):
+        for b in es[i+1:]:
+            r = paired_f1_diff(oofs[s, a, 1], oofs[s, b, 1])
+            pairs.append(dict(set=s, seed=1, a=a, b=b, f1_a=round(r['f1_a'], 4), f1_b=round(r['f1_b'], 4), diff=round(r['diff'], 4),
                               lo=round(r['lo'], 4), hi=round(r['hi'], 4), n_images=r['n_images']))
-p = pd.DataFrame(pairs); p.to_csv(HERE/'devset_pairs.csv', index=False, lineterminator='\n')
-print(t.drop(columns=['device']).to_string(index=False)); print(); print(p.to_string(index=False) if len(p) else '(no pairs)')
+p = pd.DataFrame(pairs); csv(p, 'devset_pairs.csv')
 
 acc = []
-for (s, e), oof in oofs.items():
-    p, y, _ = score_arrays(oof)
+for (s, e, seed), oof in oofs.items():
+    if seed != 1: continue
+    pr, y, _ = score_arrays(oof)
     for alpha in (.005, .05):
-        cf, fits = crossfit(oof, alpha, .05); t = accept_table(cf, fits).reset_index()
-        acc.append(t.assign(set=s, experiment=e, alpha=alpha, delta=.05, ece_before=ece(p, y), ece_after=ece(score_arrays(cf)[0], y),
+        cf, fits = crossfit(oof, alpha, .05); a = accept_table(cf, fits).reset_index()
+        acc.append(a.assign(set=s, experiment=e, seed=seed, alpha=alpha, delta=.05, ece_before=ece(pr, y), ece_after=ece(score_arrays(cf)[0], y),
                             too_few=' '.join(sorted({c for f in fits.values() for c in f['too_few']}))))
 a = pd.concat(acc, ignore_index=True)
-a = a[['set', 'experiment', 'alpha', 'delta'] + [c for c in a.columns if c not in ('set', 'experiment', 'alpha', 'delta')]]
-a.round(6).to_csv(HERE/'devset_accept.csv', index=False, lineterminator='\n')
-print(); print(a[a['predicted class'] == 'all parts'].drop(columns=['too_few']).round(4).to_string(index=False))
+a = a[['set', 'experiment', 'seed', 'alpha', 'delta'] + [c for c in a.columns if c not in ('set', 'experiment', 'seed', 'alpha', 'delta')]]
+a = a.sort_values(['set', 'experiment'], key=by_order, kind='stable')
+csv(a.round(6), 'devset_accept.csv')
+
+with pd.option_context('display.width', 250, 'display.max_colwidth', 120):
+    print(t.drop(columns=['device', 'config', 'commit']).to_string(index=False)); print()
+    print(summ.to_string(index=False)); print()
+    print(sd.to_string(index=False) if len(sd) else '(no experiments paired over 2+ seeds)'); print()
+    print(p.to_string(index=False)); print()
+    print(a[a['predicted class'] == 'all parts'].drop(columns=['too_few']).round(4).to_string(index=False))

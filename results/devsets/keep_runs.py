@@ -1,31 +1,36 @@
-"""Copy the records of a development-set CV (a `defect_cv --folds 4 --seed 1` folder) into runs/<set>/<experiment>/:
+"""Copy the records of a development-set CV (a `defect_cv --folds 4 --seed N` folder) into runs/<set>/<experiment>/:
 cv.json, cv_folds.csv and each run's small files; never weights, ONNX graphs or notebooks. Every relative path a
 record holds (data root, folds file, the Python that ran) is rewritten to lead to the same place from the new
 folder, and the CV's data path is shown checkout-relative. Run from the repository root:
-    python results/devsets/keep_runs.py CV_FOLDER SET EXPERIMENT"""
+    python results/devsets/keep_runs.py CV_FOLDER SET EXPERIMENT [CHECKOUT]
+CHECKOUT: the checkout the CV ran in when it is not this one (a worktree); its data/devsets is taken for this one's."""
 import json, os, shutil, sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
+SRC = ROOT  # the checkout the CV ran in (its data/devsets): this one, or another checkout (a worktree at another commit) given as CHECKOUT
 KEEP = ('metrics.json', 'config.yaml', 'env.json', 'history.csv', 'oof.csv', 'calibration.json')  # no model records: the table needs none
 
 def moved(v, old: Path, new: Path):
-    "A relative path recorded in `old` (a folder), rewritten for `new`"
+    "A relative path recorded in `old` (a folder), rewritten for `new`; one that leads out of the checkout (a Python outside it) keeps its name only"
     if not isinstance(v, str) or not v.startswith('../'): return v
-    return Path(os.path.relpath(os.path.normpath(old/v), new)).as_posix()
+    q = Path(os.path.normpath(old/v))
+    return Path(os.path.relpath(ROOT/q.relative_to(SRC), new)).as_posix() if SRC in q.parents else q.name  # the same file of this checkout
 
 def fix(o, old, new):
     if isinstance(o, dict): return {k: fix(v, old, new) for k, v in o.items()}
     if isinstance(o, list): return [fix(v, old, new) for v in o]
     return moved(o, old, new)
 
-def main(cv, name, exp):
+def main(cv, name, exp, src=None):
+    global SRC
+    SRC = Path(src).resolve() if src else ROOT
     cv = Path(cv).resolve(); dest = ROOT/'results'/'devsets'/'runs'/name/exp
     if dest.exists(): sys.exit(f"{dest} exists; remove it first")
     dest.mkdir(parents=True)
     man = json.loads((cv/'cv.json').read_text())
     p = Path(man['data']['path'])
-    if p.is_absolute(): man['data']['path'] = os.path.relpath(p, ROOT) if ROOT in p.parents else p.name
+    if p.is_absolute(): man['data']['path'] = os.path.relpath(p, SRC) if SRC in p.parents else p.name
     (dest/'cv.json').write_text(json.dumps(man, indent=2))
     shutil.copy(cv/'cv_folds.csv', dest/'cv_folds.csv')
     for m in sorted(cv.glob('fold*/*/metrics.json')):
