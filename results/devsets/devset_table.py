@@ -107,3 +107,16 @@ with pd.option_context('display.width', 250, 'display.max_colwidth', 120):
     print(sd.to_string(index=False) if len(sd) else '(no experiments paired over 2+ seeds)'); print()
     print(p.to_string(index=False)); print()
     print(a[a['predicted class'] == 'all parts'].drop(columns=['too_few']).round(4).to_string(index=False))
+
+# the table of results/README.md (markdown), from the tables above
+WHAT = {'seed-config': 'Hydrogen Torch seed config (224 px squish, 5 epochs, no balance)', 'todays-recipe': "today's recipe (128 px crop, 18 epochs, loss weights)",
+        'pad-weights': 'recipe, pad, loss weights', 'new-default': 'new default (recipe, pad, `auto` = sampler)'}
+lines = ['| set | experiment | seeds | macro F1, seed 1 [95 % image bootstrap] | macro F1 over seeds, mean ± std | lowest class recall (seed 1) | runs with a class at 0 recall | train min (seed 1) | image-passes at 128² |',
+         '|---|---|---|---|---|---|---|---|---|']
+for r in summ.itertuples():
+    one = t[(t['set'] == r.set) & (t['experiment'] == r.experiment) & (t['seed'] == 1)].iloc[0]
+    low = min(((v, k) for k, v in (x.rsplit(' ', 1) for x in one['recall'].split(' · '))), key=lambda kv: float(kv[0]))
+    over = f"{r.f1_mean:.3f} ± {r.f1_std:.3f}" if r.n > 1 else '(one seed)'
+    lines.append(f"| {r.set} | {WHAT.get(r.experiment, r.experiment)} | {r.seeds} | {one['f1_macro']:.3f} [{one['f1_lo']:.3f}, {one['f1_hi']:.3f}] | {over} | "
+                 f"{low[0]} ({low[1]}) | {r.runs_at_0_recall} of {r.n} | {one['train_min']:.1f} | {r.image_passes_128:,} |")
+print(); print('\n'.join(lines))
