@@ -17,4 +17,5 @@ for e in sorted(ROOT.rglob('env.json')):
 t = (pd.DataFrame(rows).groupby(['folder', 'device', 'torch', 'threads'], dropna=False)
      .agg(runs=('when', 'size'), first=('when', 'min'), last=('when', 'max')).reset_index())
 t.to_csv(ROOT/'machines.csv', index=False)
-print(t.to_markdown(index=False))
+md = lambda df: '\n'.join('| ' + ' | '.join(map(str, r)) + ' |' for r in [list(df.columns), ['---']*len(df.columns), *df.astype(str).values.tolist()])
+print(md(t))  # README's table (by hand: pandas' to_markdown needs tabulate, which is not a dependency)

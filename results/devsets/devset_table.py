@@ -1,6 +1,6 @@
 """The development-set tables of results/README.md, from the committed run records only:
 `python results/devsets/devset_table.py` rewrites devset_table.csv, devset_summary.csv, devset_seeds.csv,
-devset_pairs.csv and devset_accept.csv beside it and prints them as text.
+devset_pairs.csv, devset_accept.csv, devset_folds.csv and devset_fold_pairs.csv beside it and prints them as text.
 
 runs/<set>/<experiment>[-seed<N>]/ is a `defect_cv --folds 4 --seed N` folder kept by keep_runs.py (records only: no
 weights, no notebooks). The experiments:
@@ -18,6 +18,12 @@ devset_seeds.csv: every two experiments of a set paired over the seeds both ran 
 t interval over seeds (`defect_nb.compare.corrected_ttest` with test_share 0: one fold, the same training images, so
 the interval is seed noise alone, not fold-to-fold variation).
 devset_pairs.csv: the seed-1 runs paired on the same validation images (paired image bootstrap; no seed noise).
+devset_folds.csv: the experiments whose seed-1 CV folder holds folds besides 4 (`defect_cv --folds K` once per fold into
+the same folder): macro F1 per fold, the mean over the folds other than 4 and over all, and the pooled out-of-fold macro
+F1 of those folds with its image-bootstrap interval and lowest class recall. devset_fold_pairs.csv: every two of them
+paired over the folds both ran with the corrected resampled t-test (Nadeau & Bengio, test_share 1/4 for 5 folds), once
+over the folds other than 4 alone (the nested confirmation: the choice was made on fold 4) and once over all.
+The tables above devset_folds.csv are fold 4's only.
 devset_accept.csv: calibration and auto-accept of the seed-1 runs (`defect_nb.accept.crossfit` on two halves of the
 fold's validation images, each half judged by a temperature and threshold fitted on the other) at alpha 0.5 % and
 5 %, delta 5 %, overall and per predicted class."""
@@ -28,6 +34,7 @@ from defect_nb.interpret import f1_interval, paired_f1_diff
 from defect_nb.accept import crossfit, accept_table
 from defect_nb.calibrate import score_arrays, ece
 from defect_nb.compare import corrected_ttest
+from sklearn.metrics import f1_score, recall_score
 
 HERE = Path(__file__).parent
 ORDER = {'seed-config': 0, 'todays-recipe': 1, 'pad-weights': 2, 'new-default': 3}
@@ -43,7 +50,7 @@ def runs():
 rows, oofs = [], {}
 for s, e, d in runs():
     m, c, env = json.loads((d/'metrics.json').read_text()), yaml.safe_load((d/'config.yaml').read_text()), json.loads((d/'env.json').read_text())
-    oof = pd.read_csv(d/'oof.csv'); oofs[s, e, m['seed']] = oof
+    oof = pd.read_csv(d/'oof.csv'); oofs[s, e, m['seed'], m['fold']] = oof
     lo, hi = f1_interval(oof)
     seen = (m['n_train'] // c['bs']) * c['bs'] if c['drop_last'] else m['n_train']
     passes = m.get('image_passes_128') or c['epochs'] * seen * c['img_height'] * c['img_width'] / 128**2  # recorded since 3c5a1f2
@@ -57,6 +64,7 @@ for s, e, d in runs():
                      image_passes_128=int(round(passes)), device=env.get('device')))
 t = pd.DataFrame(rows).sort_values(['set', 'experiment', 'seed'], key=by_order, ignore_index=True)
 csv(t, 'devset_table.csv')
+allfolds, t = t, t[t['fold'] == 4].reset_index(drop=True)  # the tables below are fold 4's (chosen on); devset_folds.csv has the other folds
 
 summ = (t.groupby(['set', 'experiment'], sort=False)
          .agg(seeds=('seed', lambda x: ' '.join(map(str, sorted(x)))), n=('seed', 'size'), f1_mean=('f1_macro', 'mean'),
@@ -83,14 +91,38 @@ for s in t['set'].unique():
     es = [e for e in t[(t['set'] == s) & (t['seed'] == 1)]['experiment']]
     for i, a in enumerate(es):
         for b in es[i+1:]:
-            r = paired_f1_diff(oofs[s, a, 1], oofs[s, b, 1])
+            r = paired_f1_diff(oofs[s, a, 1, 4], oofs[s, b, 1, 4])
             pairs.append(dict(set=s, seed=1, a=a, b=b, f1_a=round(r['f1_a'], 4), f1_b=round(r['f1_b'], 4), diff=round(r['diff'], 4),
                               lo=round(r['lo'], 4), hi=round(r['hi'], 4), n_images=r['n_images']))
 p = pd.DataFrame(pairs); csv(p, 'devset_pairs.csv')
 
+# the nested confirmation: seed-1 runs of an experiment on all five folds; folds 0-3 were not used to choose anything
+folds, fpairs = [], []
+for s in allfolds['set'].unique():
+    ts = allfolds[(allfolds['set'] == s) & (allfolds['seed'] == 1)]
+    es = [e for e in ts['experiment'].unique() if ts[ts.experiment == e]['fold'].nunique() > 1]
+    for e in es:
+        te = ts[ts.experiment == e].sort_values('fold'); oof = pd.concat([oofs[s, e, 1, k] for k in te['fold']], ignore_index=True)
+        f1, (lo, hi) = f1_score(oof['label'], oof['pred'], average='macro'), f1_interval(oof)
+        rec = recall_score(oof['label'], oof['pred'], average=None, labels=sorted(oof['label'].unique()))
+        folds.append(dict(set=s, experiment=e, seed=1, folds=' '.join(map(str, te['fold'])), **{f'f1_fold{k}': v for k, v in zip(te['fold'], te['f1_macro'])},
+                          f1_mean_not_fold4=round(te[te.fold != 4]['f1_macro'].mean(), 4), f1_mean=round(te['f1_macro'].mean(), 4),
+                          f1_std=round(te['f1_macro'].std(ddof=1), 4), f1_pooled=round(f1, 4), f1_pooled_lo=round(lo, 4), f1_pooled_hi=round(hi, 4),
+                          min_recall_pooled=round(rec.min(), 3), folds_with_a_class_at_0_recall=int((te['min_recall'] == 0).sum())))
+    for i, a in enumerate(es):
+        for b in es[i+1:]:
+            m = ts[ts.experiment == b][['fold', 'f1_macro']].merge(ts[ts.experiment == a][['fold', 'f1_macro']], on='fold', suffixes=('_b', '_a'))
+            for which, mm in ((f"folds {' '.join(map(str, m[m.fold != 4]['fold']))} (not chosen on)", m[m.fold != 4]), (f"folds {' '.join(map(str, m['fold']))}", m)):
+                r = corrected_ttest(mm['f1_macro_b'] - mm['f1_macro_a'], 1/4)  # Nadeau & Bengio: n_test/n_train = 1/4 on 5 folds
+                fpairs.append(dict(set=s, a=a, b=b, seed=1, folds=which, wins_b=int((mm['f1_macro_b'] > mm['f1_macro_a']).sum()), n=len(mm),
+                                   diff_b_minus_a=round(r['mean'], 4), lo=round(r['lo'], 4), hi=round(r['hi'], 4), p=round(r['p'], 4),
+                                   distinguishable=bool(r['lo'] > 0 or r['hi'] < 0)))
+fo = pd.DataFrame(folds); csv(fo, 'devset_folds.csv')
+fp = pd.DataFrame(fpairs, columns=['set', 'a', 'b', 'seed', 'folds', 'wins_b', 'n', 'diff_b_minus_a', 'lo', 'hi', 'p', 'distinguishable']); csv(fp, 'devset_fold_pairs.csv')
+
 acc = []
-for (s, e, seed), oof in oofs.items():
-    if seed != 1: continue
+for (s, e, seed, fold), oof in oofs.items():
+    if seed != 1 or fold != 4: continue
     pr, y, _ = score_arrays(oof)
     for alpha in (.005, .05):
         cf, fits = crossfit(oof, alpha, .05); a = accept_table(cf, fits).reset_index()
@@ -106,11 +138,13 @@ with pd.option_context('display.width', 250, 'display.max_colwidth', 120):
     print(summ.to_string(index=False)); print()
     print(sd.to_string(index=False) if len(sd) else '(no experiments paired over 2+ seeds)'); print()
     print(p.to_string(index=False)); print()
+    print(fo.to_string(index=False) if len(fo) else '(no experiment on folds besides 4)'); print()
+    print(fp.to_string(index=False) if len(fp) else ''); print()
     print(a[a['predicted class'] == 'all parts'].drop(columns=['too_few']).round(4).to_string(index=False))
 
 # the table of results/README.md (markdown), from the tables above
 WHAT = {'seed-config': 'Hydrogen Torch seed config (224 px squish, 5 epochs, no balance)', 'todays-recipe': "today's recipe (128 px crop, 18 epochs, loss weights)",
-        'pad-weights': 'recipe, pad, loss weights', 'new-default': 'new default (recipe, pad, `auto` = sampler)'}
+        'pad-weights': 'recipe, pad, loss weights', 'new-default': 'new default (recipe, pad, `class_balance: auto`)'}
 lines = ['| set | experiment | seeds | macro F1, seed 1 [95 % image bootstrap] | macro F1 over seeds, mean ± std | lowest class recall (seed 1) | runs with a class at 0 recall | train min (seed 1) | image-passes at 128² |',
          '|---|---|---|---|---|---|---|---|---|']
 for r in summ.itertuples():
