@@ -1,5 +1,6 @@
 """Copy the records of a development-set CV (a `defect_cv --folds 4 --seed N` folder) into runs/<set>/<experiment>/:
-cv.json, cv_folds.csv and each run's small files; never weights, ONNX graphs or notebooks. Every relative path a
+cv.json and each run's records (metrics, config, environment, per-epoch history, out-of-fold predictions); never weights,
+ONNX graphs, notebooks, the CV's fold table (metrics.json has it) or the run's own calibration (the table refits it). Every relative path a
 record holds (data root, folds file, the Python that ran) is rewritten to lead to the same place from the new
 folder, and the CV's data path is shown checkout-relative. Run from the repository root:
     python results/devsets/keep_runs.py CV_FOLDER SET EXPERIMENT [CHECKOUT]
@@ -9,7 +10,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 SRC = ROOT  # the checkout the CV ran in (its data/devsets): this one, or another checkout (a worktree at another commit) given as CHECKOUT
-KEEP = ('metrics.json', 'config.yaml', 'env.json', 'history.csv', 'oof.csv', 'calibration.json')  # no model records: the table needs none
+KEEP = ('metrics.json', 'config.yaml', 'env.json', 'history.csv', 'oof.csv')  # no model records: the table needs none
 
 def moved(v, old: Path, new: Path):
     "A relative path recorded in `old` (a folder), rewritten for `new`; one that leads out of the checkout (a Python outside it) keeps its name only"
@@ -32,7 +33,6 @@ def main(cv, name, exp, src=None):
     p = Path(man['data']['path'])
     if p.is_absolute(): man['data']['path'] = os.path.relpath(p, SRC) if SRC in p.parents else p.name
     (dest/'cv.json').write_text(json.dumps(man, indent=2))
-    shutil.copy(cv/'cv_folds.csv', dest/'cv_folds.csv')
     for m in sorted(cv.glob('fold*/*/metrics.json')):
         src = m.parent; out = dest/src.parent.name/src.name; out.mkdir(parents=True)
         for f in KEEP:
