@@ -25,11 +25,10 @@ rm -f "$F"/compare-*.ipynb "$R"/compare-*.ipynb "$F"/*.render.log "$R"/*.render.
 for s in recipe-cv recipe-search; do  # the leaderboards, from the finished trial folds (nothing is run)
   python - "$R/$s/spec.yaml" "$s" <<'PY'
 import sys
-from defect_nb.sweep import load_spec, plan_sweep, collect_sweep, leaderboard, write_leaderboard
-spec = load_spec(sys.argv[1]); trials, _ = plan_sweep(spec, False, False); folds = collect_sweep(trials)
+from defect_nb.sweep import load_spec, sweep_trials, collect_sweep, leaderboard, write_leaderboard
+spec = load_spec(sys.argv[1]); trials = sweep_trials(spec); folds = collect_sweep(trials)  # read-only: each trial's config.yaml stays as its runs were made
 write_leaderboard(leaderboard(trials, folds, spec['out_dir']), folds, spec['out_dir'], f'Sweep {sys.argv[2]}')
 PY
   rm -f "$R/$s"/*-old-*
-  rm -f "$R/$s"/*/config-old-*; git checkout -- "$R/$s"/*/config.yaml  # plan_sweep writes each trial's config.yaml anew from today's base: keep the one its runs were made with
 done
 python results/reslim.py results; python results/reslim.py --max-side 480 --quality 30 results/*/fold* results/recipe-search results/neu-cam results/recipe-cv/*/  # du -sh results < 10 MB

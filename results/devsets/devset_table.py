@@ -30,16 +30,23 @@ fold's validation images, each half judged by a temperature and threshold fitted
 import json, re
 from pathlib import Path
 import numpy as np, pandas as pd, yaml
-from defect_nb.interpret import f1_interval, paired_f1_diff
+from defect_nb.interpret import f1_interval, paired_f1_diff, per_class_metrics
 from defect_nb.accept import crossfit, accept_table
 from defect_nb.calibrate import score_arrays, ece
 from defect_nb.compare import corrected_ttest
-from sklearn.metrics import f1_score, recall_score
 
 HERE = Path(__file__).parent
 ORDER = {'seed-config': 0, 'todays-recipe': 1, 'pad-weights': 2, 'new-default': 3}
 csv = lambda df, name: df.to_csv(HERE/name, index=False, lineterminator='\n')
 by_order = lambda c: c.map(ORDER).fillna(9) if c.name == 'experiment' else c
+
+def paired(ts, a, b, on, test_share):
+    "Runs of experiments `a` and `b` in `ts` matched on `on` (seed or fold): the matches, b's wins, and `corrected_ttest` of b - a"
+    m = ts[ts.experiment == b][[on, 'f1_macro']].merge(ts[ts.experiment == a][[on, 'f1_macro']], on=on, suffixes=('_b', '_a'))
+    d = m['f1_macro_b'] - m['f1_macro_a']
+    r = corrected_ttest(d, test_share)
+    return m, int((d > 0).sum()), dict(diff_b_minus_a=round(r['mean'], 4), lo=round(r['lo'], 4), hi=round(r['hi'], 4), p=round(r['p'], 4),
+                                       distinguishable=bool(r['lo'] > 0 or r['hi'] < 0))
 
 def runs():
     "(set, experiment, run folder) of every kept run"
@@ -78,12 +85,8 @@ for s in t['set'].unique():
     ts = t[t['set'] == s]; es = list(ts['experiment'].unique())
     for i, a in enumerate(es):
         for b in es[i+1:]:
-            m = ts[ts.experiment == b][['seed', 'f1_macro']].merge(ts[ts.experiment == a][['seed', 'f1_macro']], on='seed', suffixes=('_b', '_a'))
-            if len(m) < 2: continue
-            r = corrected_ttest(m['f1_macro_b'] - m['f1_macro_a'], 0.)
-            seeds.append(dict(set=s, a=a, b=b, seeds=' '.join(map(str, m['seed'])), diff_b_minus_a=round(r['mean'], 4),
-                              lo=round(r['lo'], 4), hi=round(r['hi'], 4), p=round(r['p'], 4),
-                              distinguishable=bool(r['lo'] > 0 or r['hi'] < 0)))
+            m, _, r = paired(ts, a, b, 'seed', 0.)  # one fold, the same training images: seed noise alone
+            if len(m) > 1: seeds.append(dict(set=s, a=a, b=b, seeds=' '.join(map(str, m['seed'])), **r))
 sd = pd.DataFrame(seeds, columns=['set', 'a', 'b', 'seeds', 'diff_b_minus_a', 'lo', 'hi', 'p', 'distinguishable']); csv(sd, 'devset_seeds.csv')
 
 pairs = []
@@ -96,27 +99,25 @@ for s in t['set'].unique():
                               lo=round(r['lo'], 4), hi=round(r['hi'], 4), n_images=r['n_images']))
 p = pd.DataFrame(pairs); csv(p, 'devset_pairs.csv')
 
-# the nested confirmation: seed-1 runs of an experiment on all five folds; folds 0-3 were not used to choose anything
+# the nested confirmation: seed-1 runs of an experiment on folds besides 4, which were not used to choose anything
 folds, fpairs = [], []
 for s in allfolds['set'].unique():
     ts = allfolds[(allfolds['set'] == s) & (allfolds['seed'] == 1)]
     es = [e for e in ts['experiment'].unique() if ts[ts.experiment == e]['fold'].nunique() > 1]
     for e in es:
         te = ts[ts.experiment == e].sort_values('fold'); oof = pd.concat([oofs[s, e, 1, k] for k in te['fold']], ignore_index=True)
-        f1, (lo, hi) = f1_score(oof['label'], oof['pred'], average='macro'), f1_interval(oof)
-        rec = recall_score(oof['label'], oof['pred'], average=None, labels=sorted(oof['label'].unique()))
+        pc = per_class_metrics(oof); f1, (lo, hi) = pc.loc['macro avg', 'f1'], f1_interval(oof)
+        rec = pc.drop('macro avg').query('support > 0')['recall']
         folds.append(dict(set=s, experiment=e, seed=1, folds=' '.join(map(str, te['fold'])), **{f'f1_fold{k}': v for k, v in zip(te['fold'], te['f1_macro'])},
                           f1_mean_not_fold4=round(te[te.fold != 4]['f1_macro'].mean(), 4), f1_mean=round(te['f1_macro'].mean(), 4),
                           f1_std=round(te['f1_macro'].std(ddof=1), 4), f1_pooled=round(f1, 4), f1_pooled_lo=round(lo, 4), f1_pooled_hi=round(hi, 4),
                           min_recall_pooled=round(rec.min(), 3), folds_with_a_class_at_0_recall=int((te['min_recall'] == 0).sum())))
     for i, a in enumerate(es):
         for b in es[i+1:]:
-            m = ts[ts.experiment == b][['fold', 'f1_macro']].merge(ts[ts.experiment == a][['fold', 'f1_macro']], on='fold', suffixes=('_b', '_a'))
-            for which, mm in ((f"folds {' '.join(map(str, m[m.fold != 4]['fold']))} (not chosen on)", m[m.fold != 4]), (f"folds {' '.join(map(str, m['fold']))}", m)):
-                r = corrected_ttest(mm['f1_macro_b'] - mm['f1_macro_a'], 1/4)  # Nadeau & Bengio: n_test/n_train = 1/4 on 5 folds
-                fpairs.append(dict(set=s, a=a, b=b, seed=1, folds=which, wins_b=int((mm['f1_macro_b'] > mm['f1_macro_a']).sum()), n=len(mm),
-                                   diff_b_minus_a=round(r['mean'], 4), lo=round(r['lo'], 4), hi=round(r['hi'], 4), p=round(r['p'], 4),
-                                   distinguishable=bool(r['lo'] > 0 or r['hi'] < 0)))
+            for scope, tt in (('not chosen on', ts[ts.fold != 4]), ('', ts)):
+                m, wins, r = paired(tt, a, b, 'fold', 1/4)  # Nadeau & Bengio: n_test/n_train = 1/4 on 5 folds
+                fpairs.append(dict(set=s, a=a, b=b, seed=1, folds=f"folds {' '.join(map(str, m['fold']))}" + (f' ({scope})' if scope else ''),
+                                   wins_b=wins, n=len(m), **r))
 fo = pd.DataFrame(folds); csv(fo, 'devset_folds.csv')
 fp = pd.DataFrame(fpairs, columns=['set', 'a', 'b', 'seed', 'folds', 'wins_b', 'n', 'diff_b_minus_a', 'lo', 'hi', 'p', 'distinguishable']); csv(fp, 'devset_fold_pairs.csv')
 
