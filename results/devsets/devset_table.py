@@ -3,9 +3,11 @@
 devset_pairs.csv, devset_accept.csv, devset_folds.csv and devset_fold_pairs.csv beside it and prints them as text.
 
 runs/<set>/<experiment>[-seed<N>]/ is a `defect_cv --folds 4 --seed N` folder kept by keep_runs.py (records only: no
-weights, no notebooks). The experiments:
+weights, no notebooks); the seed-1 folders also hold folds 0-3, run into the same CV folder or into another one of the
+same experiment and added by keep_runs.py. The experiments:
   seed-config    the Hydrogen Torch seed experiment (`--config seed`: 224 px squish, 5 epochs, no class balance)
-  todays-recipe  the recipe as it was when issue 26 was filed (`-p resize crop`: centre crop, inverse-frequency loss weights)
+  todays-recipe  the recipe as it was when issue 26 was filed (`-p resize crop`: centre crop, inverse-frequency loss weights;
+                 since the default became `class_balance: auto`, `-p resize crop -p class_balance weights`)
   pad-weights    the recipe with `resize: pad` and the loss weights (the default of commits b7eda20..8d2d5b4)
   new-default    the recipe with `resize: pad` and class-balanced batches (`-p class_balance sampler`; what the default
                  `class_balance: auto` chooses on both sets: their training classes differ by 24x and 62x)
@@ -18,8 +20,7 @@ devset_seeds.csv: every two experiments of a set paired over the seeds both ran 
 t interval over seeds (`defect_nb.compare.corrected_ttest` with test_share 0: one fold, the same training images, so
 the interval is seed noise alone, not fold-to-fold variation).
 devset_pairs.csv: the seed-1 runs paired on the same validation images (paired image bootstrap; no seed noise).
-devset_folds.csv: the experiments whose seed-1 CV folder holds folds besides 4 (`defect_cv --folds K` once per fold into
-the same folder): macro F1 per fold, the mean over the folds other than 4 and over all, and the pooled out-of-fold macro
+devset_folds.csv: the experiments whose seed-1 folder holds folds besides 4 (`defect_cv --folds K`, kept by keep_runs.py): macro F1 per fold, the mean over the folds other than 4 and over all, and the pooled out-of-fold macro
 F1 of those folds with its image-bootstrap interval and lowest class recall. devset_fold_pairs.csv: every two of them
 paired over the folds both ran with the corrected resampled t-test (Nadeau & Bengio, test_share 1/4 for 5 folds), once
 over the folds other than 4 alone (the nested confirmation: the choice was made on fold 4) and once over all.
