@@ -40,10 +40,10 @@ def test_devset_cli_refuses_to_overwrite(tmp_path):
 
 @pytest.mark.skipif(not HAVE_NEU, reason='NEU images not in ../shared')
 def test_neu_sets_match_the_committed_tables():
-    "The committed results/devsets/<name>/manifest.csv is what the generator plans from NEU today"
+    "The committed results/devsets/<name>/manifest.csv.gz is what the generator plans from NEU today"
     for name, n in [('neu-imbalanced', sum(IMBALANCED_COUNTS)), ('neu-64', 1800), ('line', None)]:
         p = plan_devset(name, NEU if name != 'line' else None)
-        committed = pd.read_csv(ROOT/'results'/'devsets'/name/'manifest.csv', keep_default_na=False)
+        committed = pd.read_csv(ROOT/'results'/'devsets'/name/'manifest.csv.gz', keep_default_na=False)
         pd.testing.assert_frame_equal(p.astype(str), committed.astype(str))
         if n: assert len(p) == n
     p = plan_devset('neu-imbalanced', NEU)
